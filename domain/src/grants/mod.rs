@@ -1,0 +1,287 @@
+//! `GrantSet`: the one capability model for what plugins declare, what users grant and what host
+//! functions check.
+//!
+//! A grant set is a set of *atomic* grants (one host pattern and one port range; one access mode and
+//! one path glob; one variable pattern; one command pattern) plus an explicit switch for private
+//! networks. Keeping atoms sorted and de-duplicated makes [`GrantSet::merge`] exactly commutative
+//! and idempotent, and makes [`GrantSet::contains`] a per-atom subsumption test that is sound: if
+//! `a.contains(&b)` then `a` allows every request `b` allows.
+//!
+//! Reglet's string forms (`network:outbound:443`, `fs:read:/etc/**`, `env:AWS_*`,
+//! `exec:/usr/bin/systemctl`) and the Gen 2 JSON/YAML shape both parse into it.
+
+mod env;
+mod error;
+mod exec;
+mod fs;
+mod host;
+mod json;
+mod network;
+mod path;
+mod risk;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+pub use env::EnvPattern;
+pub use error::GrantParseError;
+pub use exec::ExecPattern;
+pub use fs::{FsAccess, FsGrant};
+pub use host::{HostPattern, RequestedHost, canonical_ip, parse_ip_literal};
+pub(crate) use json::GRANT_SET_SHAPE;
+pub use network::{NetworkGrant, PortRange};
+pub use path::{PathPattern, normalize_path};
+pub use risk::{RiskFactor, RiskLevel, RiskReport};
+
+/// Something a plugin asks the host to do, to be checked against its grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessRequest<'a> {
+    /// Open a connection to `host:port` (a DNS name or an IP literal in any spelling).
+    Connect {
+        /// Host as the plugin gave it.
+        host: &'a str,
+        /// Destination port.
+        port: u16,
+    },
+    /// Read, stat or list a path.
+    ReadFile(&'a Path),
+    /// Create, modify, rename or delete a path.
+    WriteFile(&'a Path),
+    /// See an environment variable.
+    ReadEnv(&'a str),
+    /// Run a program.
+    Exec(&'a str),
+}
+
+impl fmt::Display for AccessRequest<'_> {
+    /// The grant string that would allow this request, e.g. `network:outbound:example.com:443`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccessRequest::Connect { host, port } => match RequestedHost::parse(host) {
+                RequestedHost::Ip(std::net::IpAddr::V6(ip)) => {
+                    write!(f, "network:outbound:[{ip}]:{port}")
+                }
+                RequestedHost::Ip(ip) => write!(f, "network:outbound:{ip}:{port}"),
+                RequestedHost::Name(name) => write!(f, "network:outbound:{name}:{port}"),
+            },
+            AccessRequest::ReadFile(path) => write!(f, "fs:read:{}", path.display()),
+            AccessRequest::WriteFile(path) => write!(f, "fs:write:{}", path.display()),
+            AccessRequest::ReadEnv(name) => write!(f, "env:{name}"),
+            AccessRequest::Exec(command) => write!(f, "exec:{command}"),
+        }
+    }
+}
+
+/// A set of capabilities. See the module documentation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct GrantSet {
+    network: BTreeSet<NetworkGrant>,
+    private_networks: bool,
+    fs: BTreeSet<FsGrant>,
+    env: BTreeSet<EnvPattern>,
+    exec: BTreeSet<ExecPattern>,
+}
+
+impl GrantSet {
+    /// The empty set: nothing is allowed.
+    pub fn new() -> Self {
+        GrantSet::default()
+    }
+
+    /// Parses one capability in Reglet's string form (`kind:pattern`).
+    pub fn parse(text: &str) -> Result<Self, GrantParseError> {
+        let (kind, pattern) = text
+            .split_once(':')
+            .ok_or_else(|| GrantParseError::MissingKind(text.to_owned()))?;
+        if pattern.is_empty() {
+            return Err(GrantParseError::EmptyPattern(text.to_owned()));
+        }
+        let mut set = GrantSet::new();
+        match kind {
+            "network" => {
+                let spec = match pattern.split_once(':') {
+                    Some(("outbound", spec)) => spec,
+                    None if pattern == "*" => "*",
+                    _ => return Err(GrantParseError::UnsupportedDirection(text.to_owned())),
+                };
+                let parsed = network::parse_outbound(spec)?;
+                set.network.extend(parsed.grants);
+                set.private_networks = parsed.private_networks;
+            }
+            "fs" => {
+                let (access, glob) = match pattern.split_once(':') {
+                    Some(("read", glob)) => (FsAccess::Read, glob),
+                    Some(("write", glob)) => (FsAccess::Write, glob),
+                    _ => return Err(GrantParseError::MissingFsAccess(text.to_owned())),
+                };
+                set.fs.insert(FsGrant {
+                    access,
+                    pattern: PathPattern::parse(glob)?,
+                });
+            }
+            "env" => {
+                set.env.insert(EnvPattern::parse(pattern)?);
+            }
+            "exec" => {
+                set.exec.insert(ExecPattern::parse(pattern)?);
+            }
+            other => {
+                return Err(GrantParseError::UnknownKind {
+                    kind: other.to_owned(),
+                    text: text.to_owned(),
+                });
+            }
+        }
+        Ok(set)
+    }
+
+    /// Parses and merges several capability strings; the first bad one is the error.
+    pub fn parse_all<I, S>(texts: I) -> Result<Self, GrantParseError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        texts.into_iter().try_fold(GrantSet::new(), |acc, text| {
+            Ok(acc.merge(&GrantSet::parse(text.as_ref())?))
+        })
+    }
+
+    /// Every atomic grant in Reglet's string form, in a stable order. Parsing these strings back
+    /// with [`GrantSet::parse_all`] gives the same set.
+    pub fn to_strings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.network.iter().map(ToString::to_string).collect();
+        if self.private_networks {
+            out.push("network:outbound:private".to_owned());
+        }
+        out.extend(self.fs.iter().map(ToString::to_string));
+        out.extend(self.env.iter().map(|e| format!("env:{e}")));
+        out.extend(self.exec.iter().map(|e| format!("exec:{e}")));
+        out
+    }
+
+    /// True when nothing is granted.
+    pub fn is_empty(&self) -> bool {
+        self.network.is_empty()
+            && !self.private_networks
+            && self.fs.is_empty()
+            && self.env.is_empty()
+            && self.exec.is_empty()
+    }
+
+    /// True when the request is covered by some grant. Paths and commands are normalised first, so
+    /// `..` cannot climb out of a grant; relative paths are never allowed.
+    pub fn allows(&self, request: &AccessRequest<'_>) -> bool {
+        match request {
+            AccessRequest::Connect { host, port } => {
+                let host = RequestedHost::parse(host);
+                self.network.iter().any(|g| g.matches(&host, *port))
+            }
+            AccessRequest::ReadFile(path) => self.allows_path(FsAccess::Read, path),
+            AccessRequest::WriteFile(path) => self.allows_path(FsAccess::Write, path),
+            AccessRequest::ReadEnv(name) => self.env.iter().any(|p| p.matches(name)),
+            AccessRequest::Exec(command) => self.exec.iter().any(|p| p.matches(command)),
+        }
+    }
+
+    fn allows_path(&self, access: FsAccess, path: &Path) -> bool {
+        let Some(path) = path.to_str().and_then(normalize_path) else {
+            return false;
+        };
+        self.fs.iter().any(|g| g.matches(access, &path))
+    }
+
+    /// True when connections to private, loopback, link-local and other non-public addresses are
+    /// allowed. Only an explicit `network:outbound:private` grant turns this on; `*` never does.
+    pub fn allows_private_networks(&self) -> bool {
+        self.private_networks
+    }
+
+    /// Everything granted by either set.
+    pub fn merge(&self, other: &GrantSet) -> GrantSet {
+        GrantSet {
+            network: self.network.union(&other.network).cloned().collect(),
+            private_networks: self.private_networks || other.private_networks,
+            fs: self.fs.union(&other.fs).cloned().collect(),
+            env: self.env.union(&other.env).cloned().collect(),
+            exec: self.exec.union(&other.exec).cloned().collect(),
+        }
+    }
+
+    /// The atomic grants of `self` that `other` does not cover: what is still missing if `self` is
+    /// what is required and `other` what was granted.
+    pub fn difference(&self, other: &GrantSet) -> GrantSet {
+        GrantSet {
+            network: self
+                .network
+                .iter()
+                .filter(|g| !other.network.iter().any(|o| o.covers(g)))
+                .cloned()
+                .collect(),
+            private_networks: self.private_networks && !other.private_networks,
+            fs: self
+                .fs
+                .iter()
+                .filter(|g| !other.fs.iter().any(|o| o.covers(g)))
+                .cloned()
+                .collect(),
+            env: self
+                .env
+                .iter()
+                .filter(|g| !other.env.iter().any(|o| o.covers(g)))
+                .cloned()
+                .collect(),
+            exec: self
+                .exec
+                .iter()
+                .filter(|g| !other.exec.iter().any(|o| o.covers(g)))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// True when every grant of `other` is covered by a grant of `self`.
+    pub fn contains(&self, other: &GrantSet) -> bool {
+        other.difference(self).is_empty()
+    }
+
+    /// The atomic network grants.
+    pub fn network_grants(&self) -> impl Iterator<Item = &NetworkGrant> {
+        self.network.iter()
+    }
+
+    /// The atomic filesystem grants.
+    pub fn fs_grants(&self) -> impl Iterator<Item = &FsGrant> {
+        self.fs.iter()
+    }
+
+    /// The environment-variable patterns.
+    pub fn env_patterns(&self) -> impl Iterator<Item = &EnvPattern> {
+        self.env.iter()
+    }
+
+    /// The command patterns.
+    pub fn exec_patterns(&self) -> impl Iterator<Item = &ExecPattern> {
+        self.exec.iter()
+    }
+}
+
+impl FromStr for GrantSet {
+    type Err = GrantParseError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        GrantSet::parse(text)
+    }
+}
+
+impl fmt::Display for GrantSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("(no capabilities)");
+        }
+        f.write_str(&self.to_strings().join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,36 @@
+//! The pure core of reglet-rs: what a plugin returns, what it may touch, and how results add up.
+//!
+//! Everything here is plain data and rules, with no I/O, no async runtime and no wasm engine, so the
+//! same types serve the wasmtime adapter, the mocks in tests and the application. The one design
+//! decision worth knowing first: **one internal model, several wire codecs**. Reglet plugins speak
+//! two ABI generations (Gen 1 with Go's capitalised keys and a boolean status, Gen 2 with lower-case
+//! keys and a string status); both decode into the same [`Evidence`], [`PluginInfo`] and
+//! [`GrantSet`], and the codecs in [`wire`] are the only place that knows the difference.
+
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod error_detail;
+pub mod evidence;
+pub mod grants;
+pub mod manifest;
+pub mod plugin_error;
+pub mod plugin_info;
+pub mod plugin_name;
+pub mod schema;
+pub mod status;
+pub mod timestamp;
+pub mod wire;
+
+pub use config::{Config, ConfigError};
+pub use error_detail::{ErrorDetail, ErrorType};
+pub use evidence::{Evidence, EvidenceStatus, ResultMetadata};
+pub use grants::{AccessRequest, GrantParseError, GrantSet, RiskFactor, RiskLevel, RiskReport};
+pub use manifest::PluginManifest;
+pub use plugin_error::{PluginError, PluginErrorCode};
+pub use plugin_info::PluginInfo;
+pub use plugin_name::{PluginName, PluginNameError};
+pub use schema::{ConfigSchema, FieldDef};
+pub use status::{ControlStatus, ExpectationOutcome, ObservationStatus};
+pub use timestamp::Timestamp;
+pub use wire::{AbiGeneration, DecodeError};

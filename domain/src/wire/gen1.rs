@@ -1,0 +1,267 @@
+//! Gen 1 documents: Evidence with Go's capitalised keys, and the `describe` PluginInfo.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::{DecodeError, LEAF, Shape, decode, null_as_default};
+use crate::error_detail::{ERROR_DETAIL_SHAPE, ErrorDetail};
+use crate::evidence::{Evidence, EvidenceStatus};
+use crate::grants::GrantSet;
+use crate::plugin_info::PluginInfo;
+use crate::timestamp::Timestamp;
+
+static EVIDENCE_SHAPE: Shape = Shape::Object(&[
+    ("Status", &LEAF),
+    ("Error", &ERROR_DETAIL_SHAPE),
+    ("Timestamp", &LEAF),
+    ("Data", &LEAF),
+    ("Raw", &LEAF),
+]);
+
+#[derive(Deserialize, Serialize)]
+struct WireEvidence {
+    #[serde(rename = "Status", default, deserialize_with = "null_as_default")]
+    status: bool,
+    #[serde(rename = "Error", default)]
+    error: Option<ErrorDetail>,
+    #[serde(rename = "Timestamp", default)]
+    timestamp: Option<Timestamp>,
+    #[serde(rename = "Data", default)]
+    data: Option<Map<String, Value>>,
+    #[serde(rename = "Raw", default)]
+    raw: Option<String>,
+}
+
+/// Decodes a Gen 1 Evidence document (`observe`'s result).
+///
+/// `Status: false` with an `Error` means the check could not run and becomes
+/// [`EvidenceStatus::Error`]; without an `Error` it is a plain [`EvidenceStatus::Failure`].
+pub fn decode_evidence(bytes: &[u8]) -> Result<Evidence, DecodeError> {
+    let wire: WireEvidence = decode("evidence", bytes, &EVIDENCE_SHAPE)?;
+    let status = match (wire.status, &wire.error) {
+        (true, _) => EvidenceStatus::Success,
+        (false, Some(_)) => EvidenceStatus::Error,
+        (false, None) => EvidenceStatus::Failure,
+    };
+    Ok(Evidence {
+        status,
+        data: wire.data,
+        timestamp: wire.timestamp,
+        raw: wire.raw,
+        error: wire.error,
+        message: None,
+        metadata: None,
+    })
+}
+
+/// Encodes Evidence exactly as the Gen 1 Go SDK marshals it (every key present).
+pub fn encode_evidence(evidence: &Evidence) -> Value {
+    let timestamp = evidence
+        .timestamp
+        .map(|ts| ts.to_string())
+        .unwrap_or_else(|| "0001-01-01T00:00:00Z".to_owned());
+    json!({
+        "Status": evidence.status == EvidenceStatus::Success,
+        "Error": evidence.error,
+        "Timestamp": timestamp,
+        "Data": evidence.data,
+        "Raw": evidence.raw,
+    })
+}
+
+/// Decodes the result of Gen 1 `describe`, as loosely as Reglet does, but without hiding failures.
+///
+/// Keys of the wrong type are ignored (as Reglet does). Capabilities that do not parse are kept in
+/// [`PluginInfo::unrecognised_capabilities`] rather than dropped silently. When the SDK answered
+/// with an Evidence-shaped error document instead of metadata (its `Describe` failed), this is an
+/// error rather than empty metadata.
+pub fn decode_plugin_info(bytes: &[u8]) -> Result<PluginInfo, DecodeError> {
+    let value: Value = decode("plugin info", bytes, &LEAF)?;
+    let Value::Object(map) = value else {
+        return Err(DecodeError::new(
+            "plugin info",
+            "expected a JSON object from describe()",
+        ));
+    };
+    let lookup = |name: &str| -> Option<&Value> {
+        map.get(name).or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+    };
+    if lookup("name").is_none() && (lookup("status").is_some() || lookup("error").is_some()) {
+        let reason = lookup("error")
+            .cloned()
+            .filter(|e| !e.is_null())
+            .and_then(|e| ErrorDetail::from_json_value(e).ok())
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "no error detail".to_owned());
+        return Err(DecodeError::new(
+            "plugin info",
+            format!("describe() returned an error document instead of metadata: {reason}"),
+        ));
+    }
+    let text = |name: &str| {
+        lookup(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut info = PluginInfo {
+        name: text("name"),
+        version: text("version"),
+        description: text("description"),
+        sdk_version: lookup("sdk_version")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        min_host_version: lookup("min_host_version")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        capabilities: GrantSet::default(),
+        unrecognised_capabilities: Vec::new(),
+    };
+    if let Some(Value::Array(items)) = lookup("capabilities") {
+        for item in items {
+            let field = |name: &str| {
+                item.as_object().and_then(|o| {
+                    o.get(name)
+                        .or_else(|| {
+                            o.iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                                .map(|(_, v)| v)
+                        })
+                        .and_then(Value::as_str)
+                })
+            };
+            let (Some(kind), Some(pattern)) = (field("kind"), field("pattern")) else {
+                continue;
+            };
+            let text = format!("{kind}:{pattern}");
+            match GrantSet::parse(&text) {
+                Ok(grant) => info.capabilities = info.capabilities.merge(&grant),
+                Err(err) => info
+                    .unrecognised_capabilities
+                    .push(format!("{text} ({err})")),
+            }
+        }
+    }
+    Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_detail::ErrorType;
+    use crate::grants::AccessRequest;
+
+    const DNS_ERROR: &str = r#"{"Status":false,
+ "Error":{"message":"lookup nosuch.invalid on 127.0.0.53:53: no such host","type":"network","code":"",
+          "is_not_found":true},
+ "Timestamp":"2026-01-10T09:15:02.5Z",
+ "Data":{"hostname":"nosuch.invalid","record_type":"A","query_time_ms":12,
+         "error_message":"lookup nosuch.invalid on 127.0.0.53:53: no such host",
+         "is_timeout":false,"is_not_found":true},
+ "Raw":null}"#;
+
+    const FILE_SUCCESS: &str = r#"{"Status":true,"Error":null,"Timestamp":"2026-01-10T09:15:02.123456789Z",
+ "Data":{"path":"/etc/ssh/sshd_config","exists":true,"readable":true,"is_dir":false,"size":3223,
+         "mode":"0600","permissions":"-rw-------","mod_time":"2025-12-01T10:00:00Z",
+         "uid":0,"gid":0,"is_symlink":false},
+ "Raw":null}"#;
+
+    fn json(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn reference_documents_round_trip() {
+        for doc in [DNS_ERROR, FILE_SUCCESS] {
+            let evidence = decode_evidence(doc.as_bytes()).unwrap();
+            assert_eq!(encode_evidence(&evidence), json(doc));
+            let again = decode_evidence(encode_evidence(&evidence).to_string().as_bytes()).unwrap();
+            assert_eq!(again, evidence);
+        }
+    }
+
+    #[test]
+    fn status_false_with_error_is_an_error() {
+        let evidence = decode_evidence(DNS_ERROR.as_bytes()).unwrap();
+        assert_eq!(evidence.status, EvidenceStatus::Error);
+        let error = evidence.error.unwrap();
+        assert_eq!(error.kind, ErrorType::Network);
+        assert!(error.is_not_found);
+        assert_eq!(evidence.data.unwrap()["query_time_ms"], 12);
+    }
+
+    #[test]
+    fn status_false_without_error_is_a_failure() {
+        let evidence = decode_evidence(br#"{"Status":false,"Data":{"x":1}}"#).unwrap();
+        assert_eq!(evidence.status, EvidenceStatus::Failure);
+    }
+
+    #[test]
+    fn lower_case_and_mixed_keys_decode_like_go() {
+        let evidence =
+            decode_evidence(br#"{"status":true,"DATA":{"Exists":true},"timestamp":null}"#).unwrap();
+        assert!(evidence.passed());
+        assert_eq!(evidence.data.unwrap()["Exists"], true);
+        assert_eq!(evidence.timestamp, None);
+    }
+
+    #[test]
+    fn missing_keys_take_zero_values() {
+        let evidence = decode_evidence(b"{}").unwrap();
+        assert_eq!(evidence.status, EvidenceStatus::Failure);
+        assert_eq!(evidence.data, None);
+        let encoded = encode_evidence(&evidence);
+        assert_eq!(encoded["Timestamp"], "0001-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn bad_documents_name_the_key() {
+        let err = decode_evidence(br#"{"Status":"yes"}"#).unwrap_err();
+        assert!(err.to_string().contains("Status"), "{err}");
+        let err = decode_evidence(br#"{"Timestamp":"soon"}"#).unwrap_err();
+        assert!(err.to_string().contains("Timestamp"), "{err}");
+        let err = decode_evidence(br#"{"Data":[1,2]}"#).unwrap_err();
+        assert!(err.to_string().contains("Data"), "{err}");
+        let err = decode_evidence(b"{\"Raw\":\"\xff\"}").unwrap_err();
+        assert!(err.to_string().contains("UTF-8"), "{err}");
+        let err = decode_evidence(b"not json").unwrap_err();
+        assert!(err.to_string().contains("JSON"), "{err}");
+    }
+
+    #[test]
+    fn file_plugin_info_decodes_with_capabilities() {
+        let doc = br#"{"name":"file","version":"1.1.0","description":"File existence, content, and hash checks",
+ "sdk_version":"0.1.0-alpha","min_host_version":"0.2.0",
+ "capabilities":[{"kind":"fs","pattern":"read:**"}]}"#;
+        let info = decode_plugin_info(doc).unwrap();
+        assert_eq!(info.name, "file");
+        assert_eq!(info.version, "1.1.0");
+        assert_eq!(info.sdk_version.as_deref(), Some("0.1.0-alpha"));
+        assert!(
+            info.capabilities
+                .allows(&AccessRequest::ReadFile("/etc/hosts".as_ref()))
+        );
+        assert!(info.unrecognised_capabilities.is_empty());
+    }
+
+    #[test]
+    fn plugin_info_is_loose_about_types_but_keeps_bad_capabilities() {
+        let doc = br#"{"name":"x","version":3,"capabilities":[{"kind":"network","pattern":"outbound:99999"},
+                     {"kind":"kv","pattern":"read:*"},"junk",{"kind":"exec","pattern":"/bin/ls"}]}"#;
+        let info = decode_plugin_info(doc).unwrap();
+        assert_eq!(info.version, "");
+        assert_eq!(info.unrecognised_capabilities.len(), 2);
+        assert!(info.capabilities.allows(&AccessRequest::Exec("/bin/ls")));
+    }
+
+    #[test]
+    fn describe_error_documents_are_errors_not_empty_metadata() {
+        let doc = br#"{"Status":false,"Error":{"message":"plugin not registered","type":"internal","code":""}}"#;
+        let err = decode_plugin_info(doc).unwrap_err();
+        assert!(err.to_string().contains("plugin not registered"), "{err}");
+    }
+}
