@@ -1,0 +1,31 @@
+//! Command-line arguments.
+
+use clap::{Parser, Subcommand};
+
+/// Check systems against profiles of controls, each observed by a sandboxed wasm plugin.
+#[derive(Debug, Parser)]
+#[command(name = "reglet", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print version information.
+    Version,
+    /// Explain capabilities: normalise them, show their risk, and report malformed ones.
+    ///
+    /// Takes Reglet's string forms, e.g. `network:outbound:443`, `fs:read:/etc/**`,
+    /// `exec:/usr/bin/systemctl`, `env:AWS_*`.
+    Capabilities {
+        /// Capabilities to explain.
+        #[arg(required = true, value_name = "CAPABILITY")]
+        capabilities: Vec<String>,
+        /// Print JSON (the Gen 2 grant-set shape plus the risk report) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,10 @@
+//! The Reglet compliance checker: the application layer over the plugin runtime.
+//!
+//! The application talks to plugins only through `reglet-ports`; the wasmtime runtime is wired in
+//! by the binary's composition root, never named here. This keeps every use case testable with the
+//! ports' mocks.
+
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod commands;

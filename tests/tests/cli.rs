@@ -1,0 +1,49 @@
+//! The `reglet` binary, run as a user would.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn reglet() -> Command {
+    Command::cargo_bin("reglet").expect("the reglet binary is built for tests")
+}
+
+#[test]
+fn help_lists_the_commands() {
+    reglet()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("capabilities").and(predicate::str::contains("version")));
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    reglet()
+        .arg("version")
+        .assert()
+        .success()
+        .stdout(format!("reglet {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn capabilities_explains_risk() {
+    reglet()
+        .args(["capabilities", "network:outbound:*", "fs:read:/etc/hosts"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("risk: critical\n"));
+}
+
+#[test]
+fn malformed_capabilities_exit_2_naming_the_text() {
+    reglet()
+        .args(["capabilities", "network:outbound:9000-80"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid port range \"9000-80\""));
+}
+
+#[test]
+fn unknown_arguments_are_usage_errors() {
+    reglet().arg("--frobnicate").assert().code(2);
+}
