@@ -4,3 +4,5 @@
 //! and the application only ever see them through the port traits.
 
 #![deny(missing_docs)]
+
+pub mod redaction;

@@ -27,7 +27,7 @@ pub use dns::{DnsAnswer, DnsQuery, DnsRecordType, DnsResolver, MxRecord};
 pub use executor::{PluginExecutor, SchemaProvider};
 pub use http::{HttpClient, HttpRequest, HttpResponse};
 pub use net_error::{NetError, NetErrorKind};
-pub use redactor::{RedactionError, Redactor};
+pub use redactor::{RedactingStream, RedactionError, Redactor};
 pub use smtp::{SmtpProbeReport, SmtpProbeRequest, SmtpProber};
 pub use tcp::{TcpConnectReport, TcpConnectRequest, TcpDialer, TlsInfo};
 
@@ -40,7 +40,7 @@ pub use executor::{MockPluginExecutor, MockSchemaProvider};
 #[cfg(any(test, feature = "mock"))]
 pub use http::MockHttpClient;
 #[cfg(any(test, feature = "mock"))]
-pub use redactor::MockRedactor;
+pub use redactor::{MockRedactingStream, MockRedactor};
 #[cfg(any(test, feature = "mock"))]
 pub use smtp::MockSmtpProber;
 #[cfg(any(test, feature = "mock"))]

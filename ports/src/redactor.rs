@@ -22,9 +22,19 @@ pub trait Redactor: Send + Sync {
     /// how many replacements were made. The shape of the value is kept.
     fn redact_json(&self, value: &mut Value) -> Result<usize, RedactionError>;
 
-    /// The length in bytes of the longest literal the redactor looks for; a streaming writer keeps
-    /// this many bytes minus one back so a secret split across two writes is still caught.
-    fn max_literal_len(&self) -> usize;
+    /// A redactor for one stream of chunks (a plugin's stdout, say).
+    fn stream(&self) -> Box<dyn RedactingStream>;
+}
+
+/// Redacts a stream that arrives in chunks, holding back just enough to catch a secret split
+/// across two chunks.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait RedactingStream: Send {
+    /// Takes the next chunk and returns the bytes that are now safe to emit, already redacted.
+    fn push(&mut self, chunk: &[u8]) -> Vec<u8>;
+
+    /// Ends the stream and returns whatever was held back, redacted.
+    fn finish(&mut self) -> Vec<u8>;
 }
 
 /// Redacts `text`, returning it unchanged when nothing is sensitive.

@@ -374,7 +374,7 @@ fn request() -> impl Strategy<Value = Req> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn merge_is_idempotent(a in grant_set()) {

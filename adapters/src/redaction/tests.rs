@@ -1,0 +1,358 @@
+//! Properties of redaction: nothing registered gets through, in any position, encoding or chunking.
+
+use base64::Engine as _;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::*;
+
+fn with_secrets(secrets: &[&str]) -> Redaction {
+    let r = Redaction::new(RedactionConfig::default()).unwrap();
+    r.register_secrets(secrets).unwrap();
+    r
+}
+
+/// The text with every replacement token taken out.
+fn without_tokens(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut last = 0;
+    for token in replacement::token_ranges(text) {
+        out.extend_from_slice(&text[last..token.start]);
+        out.push(0);
+        last = token.end;
+    }
+    out.extend_from_slice(&text[last..]);
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn redact(r: &Redaction, text: &[u8]) -> Vec<u8> {
+    r.redact_bytes(text).unwrap_or_else(|| text.to_vec())
+}
+
+fn stream_all(r: &Redaction, chunks: &[&[u8]]) -> Vec<u8> {
+    let mut stream = r.stream();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        out.extend(stream.push(chunk));
+    }
+    out.extend(stream.finish());
+    out
+}
+
+#[test]
+fn known_secrets_and_their_forms() {
+    let r = with_secrets(&["hunter2-correct-horse"]);
+    let b64 = base64::engine::general_purpose::STANDARD.encode("user:hunter2-correct-horse");
+    for text in [
+        "pw hunter2-correct-horse end".to_owned(),
+        format!("Authorization: Basic {b64}"),
+        "url=https%3A%2F%2Fx%3Fp%3Dhunter2-correct-horse".to_owned(),
+        hex::encode("hunter2-correct-horse"),
+    ] {
+        let out = r
+            .redact_text(&text)
+            .unwrap_or_else(|| panic!("not redacted: {text}"));
+        assert!(out.contains("[REDACTED]"), "{text} -> {out}");
+        assert!(!out.contains("hunter2"), "{text} -> {out}");
+    }
+}
+
+#[test]
+fn short_secrets_are_refused_with_a_clear_error() {
+    let r = Redaction::new(RedactionConfig::default()).unwrap();
+    let err = r.register_secret("abc").unwrap_err().to_string();
+    assert!(err.contains("at least 4 bytes"), "{err}");
+    assert_eq!(r.secret_count(), 0);
+}
+
+#[test]
+fn secrets_registered_later_are_honoured() {
+    let r = Redaction::new(RedactionConfig::default()).unwrap();
+    assert_eq!(r.redact_text("late-secret-value"), None);
+    r.register_secret("late-secret-value").unwrap();
+    assert_eq!(
+        r.redact_text("x late-secret-value y").unwrap(),
+        "x [REDACTED] y"
+    );
+}
+
+#[test]
+fn structured_data_by_key_and_path() {
+    let r = Redaction::new(RedactionConfig {
+        paths: vec!["login.bearer".into()],
+        ..RedactionConfig::default()
+    })
+    .unwrap();
+    let mut doc = json!({
+        "status_code": 200,
+        "headers": {"Content-Type": ["text/html"], "Set-Cookie": ["a=b; Path=/"], "Authorization": ["Bearer x"]},
+        "db": {"password": "pw", "port": 5432, "pin": 1234},
+        "login": {"bearer": "opaque", "user": "alice"},
+        "auth": {"user": "bob", "kind": "basic"},
+        "is_secret": true,
+        "url": "https://alice:pw123@example.com/",
+        "empty_password": ""
+    });
+    let count = r.redact_json(&mut doc).unwrap();
+    assert_eq!(doc["headers"]["Content-Type"], json!(["text/html"]));
+    assert_eq!(doc["headers"]["Set-Cookie"], json!(["[REDACTED]"]));
+    assert_eq!(doc["headers"]["Authorization"], json!(["[REDACTED]"]));
+    assert_eq!(doc["db"]["password"], "[REDACTED]");
+    assert_eq!(doc["db"]["pin"], "[REDACTED]");
+    assert_eq!(doc["db"]["port"], 5432);
+    assert_eq!(doc["login"]["bearer"], "[REDACTED]");
+    assert_eq!(doc["login"]["user"], "alice");
+    assert_eq!(
+        doc["auth"],
+        json!({"user": "[REDACTED]", "kind": "[REDACTED]"})
+    );
+    assert_eq!(doc["is_secret"], true);
+    assert_eq!(doc["url"], "https://alice:[REDACTED]@example.com/");
+    assert_eq!(doc["empty_password"], "");
+    assert_eq!(count, 8);
+}
+
+#[test]
+fn secrets_in_keys_are_redacted_without_losing_entries() {
+    let r = with_secrets(&["tok-12345678"]);
+    let mut doc = json!({"tok-12345678": 1, "x tok-12345678": 2, "[REDACTED]": 3});
+    r.redact_json(&mut doc).unwrap();
+    let map = doc.as_object().unwrap();
+    assert_eq!(map.len(), 3);
+    assert!(map.keys().all(|k| !k.contains("tok-12345678")), "{doc}");
+}
+
+#[test]
+fn too_deep_documents_fail_closed() {
+    let r = Redaction::new(RedactionConfig::default()).unwrap();
+    let mut doc = json!("leaf");
+    for _ in 0..(MAX_DEPTH + 5) {
+        doc = json!([doc]);
+    }
+    assert!(r.redact_json(&mut doc).is_err());
+}
+
+#[test]
+fn hmac_mode_correlates_without_revealing() {
+    let key = |b: u8| Replacement::Hmac(HmacKey::new(vec![b; 32]).unwrap());
+    let a = Redaction::new(RedactionConfig {
+        replacement: key(1),
+        ..RedactionConfig::default()
+    })
+    .unwrap();
+    let b = Redaction::new(RedactionConfig {
+        replacement: key(2),
+        ..RedactionConfig::default()
+    })
+    .unwrap();
+    for r in [&a, &b] {
+        r.register_secret("s3cr3t-value").unwrap();
+    }
+    let one = a.redact_text("x s3cr3t-value y").unwrap();
+    assert_eq!(one, a.redact_text("x s3cr3t-value y").unwrap());
+    assert_ne!(one, b.redact_text("x s3cr3t-value y").unwrap());
+    assert!(
+        one.starts_with("x [hmac:") && !one.contains("s3cr3t"),
+        "{one}"
+    );
+    assert_eq!(
+        a.redact_text(&one),
+        None,
+        "hmac tokens are not redacted again"
+    );
+}
+
+#[test]
+fn stream_catches_a_secret_split_across_writes() {
+    let r = with_secrets(&["split-me-secret"]);
+    let out = stream_all(&r, &[b"log: split-", b"me-sec", b"ret done\nnext line\n"]);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text, "log: [REDACTED] done\nnext line\n");
+}
+
+#[test]
+fn stream_holds_a_private_key_until_its_end() {
+    let r = Redaction::new(RedactionConfig::default()).unwrap();
+    let mut stream = r.stream();
+    let mut out = stream.push(b"before\n-----BEGIN EC PRIVATE KEY-----\n");
+    out.extend(stream.push(b"MHcCAQEEIBody0123456789abcdef\n"));
+    out.extend(stream.push(b"-----END EC PRIVATE KEY-----\nafter\n"));
+    out.extend(stream.finish());
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("MHcCAQ"), "{text}");
+    assert!(
+        text.starts_with("before\n") && text.ends_with("after\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn stream_releases_complete_lines_early() {
+    let r = with_secrets(&["abcdefgh"]);
+    let mut stream = r.stream();
+    // A line is released once enough bytes follow it to hold the longest form of any secret.
+    assert_eq!(stream.push(b"first line\nsecond"), b"");
+    assert_eq!(stream.push(b" line, long enough now"), b"first line\n");
+    assert_eq!(stream.finish(), b"second line, long enough now");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties
+
+fn secret() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9!#%&()*+,./:;<=>?@^_{|}~-]{4,24}"
+        .prop_filter("not part of the marker", |s| !REDACTED.contains(s.as_str()))
+}
+
+fn filler() -> impl Strategy<Value = String> {
+    prop_oneof!["[ -~\n]{0,40}", "[a-z ]{0,40}", Just(String::new()),]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::default())]
+
+    #[test]
+    fn registered_secrets_never_survive(s in secret(), a in filler(), b in filler(), c in filler(), k in 0usize..24) {
+        let r = with_secrets(&[&s]);
+        let partial = &s[..k.min(s.len())];
+        let text = format!("{a}{s}{b}{s}{partial}{s}{s}{c}");
+        let out = redact(&r, text.as_bytes());
+        prop_assert!(!contains(&without_tokens(&out), s.as_bytes()), "{:?} -> {:?}", text, String::from_utf8_lossy(&out));
+    }
+
+    #[test]
+    fn overlapping_secrets_never_survive(s in "[a-z0-9]{6,12}", t in "[a-z0-9]{6,12}", a in filler()) {
+        let r = with_secrets(&[&s, &t]);
+        let text = format!("{a}{s}{t}{}{s}", &t[..3]);
+        let out = redact(&r, text.as_bytes());
+        let out = without_tokens(&out);
+        prop_assert!(!contains(&out, s.as_bytes()) && !contains(&out, t.as_bytes()));
+    }
+
+    #[test]
+    fn stream_chunking_never_lets_a_secret_through(s in secret(), a in filler(), b in filler(), cuts in prop::collection::vec(0usize..200, 0..8)) {
+        let r = with_secrets(&[&s]);
+        let text = format!("{a}{s}\n{b}{s}{a}").into_bytes();
+        let mut points: Vec<usize> = cuts.into_iter().map(|c| c % (text.len() + 1)).collect();
+        points.sort();
+        let mut chunks = Vec::new();
+        let mut last = 0;
+        for p in points {
+            chunks.push(&text[last..p]);
+            last = p;
+        }
+        chunks.push(&text[last..]);
+        let out = stream_all(&r, &chunks);
+        prop_assert!(!contains(&without_tokens(&out), s.as_bytes()), "{:?}", String::from_utf8_lossy(&out));
+        prop_assert_eq!(out, redact(&r, &text), "streaming and one-shot agree when lines are short");
+    }
+
+    #[test]
+    fn secrets_inside_json_strings_never_survive(s in secret(), key in "[a-z]{1,8}", a in filler()) {
+        let r = with_secrets(&[&s]);
+        let doc = json!({ key.clone(): format!("{a}{s}"), "list": [s.clone(), {"deep": s.clone()}] });
+        let text = serde_json::to_string(&doc).unwrap();
+        let escaped = serde_json::to_string(&s).unwrap();
+        let out = redact(&r, text.as_bytes());
+        prop_assert!(!contains(&without_tokens(&out), &escaped.as_bytes()[1..escaped.len() - 1]));
+        let mut value = doc.clone();
+        r.redact_json(&mut value).unwrap();
+        let out = serde_json::to_string(&value).unwrap();
+        prop_assert!(!contains(&without_tokens(out.as_bytes()), s.as_bytes()), "{}", out);
+    }
+
+    #[test]
+    fn encoded_forms_never_survive(s in "[ -~]{8,24}", a in "[ -~]{0,10}", b in "[ -~]{0,10}") {
+        prop_assume!(!REDACTED.contains(s.as_str()));
+        let r = with_secrets(&[&s]);
+        let plain = format!("{a}{s}{b}");
+        for encoded in [
+            base64::engine::general_purpose::STANDARD.encode(&plain),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&plain),
+            hex::encode(&plain),
+        ] {
+            let out = without_tokens(&redact(&r, encoded.as_bytes()));
+            for form in known::encoded_forms(s.as_bytes()).iter().filter(|f| f.len() >= 8) {
+                prop_assert!(!contains(&out, form), "{:?} survived in {:?}", String::from_utf8_lossy(form), String::from_utf8_lossy(&out));
+            }
+        }
+    }
+
+    #[test]
+    fn redaction_is_idempotent(s in secret(), a in "[ -~\n]{0,80}", b in "[ -~\n]{0,80}") {
+        let r = with_secrets(&[&s]);
+        let text = format!("{a} password={s} {b} token: ghp_{}{s}", "x1Y2".repeat(9));
+        let once = redact(&r, text.as_bytes());
+        prop_assert_eq!(redact(&r, &once), once.clone(), "{:?}", String::from_utf8_lossy(&once));
+    }
+
+    #[test]
+    fn clean_text_is_unchanged(text in "[a-h0-9 .,\n]{0,200}") {
+        let r = with_secrets(&["ZZZZ-secret-ZZZZ"]);
+        prop_assert_eq!(r.redact_bytes(text.as_bytes()), None);
+        prop_assert_eq!(stream_all(&r, &[text.as_bytes()]), text.as_bytes().to_vec());
+    }
+
+    #[test]
+    fn json_keeps_its_shape(value in json_value(), s in secret()) {
+        let r = with_secrets(&[&s]);
+        let mut redacted = value.clone();
+        r.redact_json(&mut redacted).unwrap();
+        prop_assert!(same_shape(&value, &redacted), "{} -> {}", value, redacted);
+        let text = serde_json::to_string(&redacted).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), redacted);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512), cut in 0usize..512) {
+        let r = with_secrets(&["never-panic"]);
+        let _ = r.redact_bytes(&bytes);
+        let cut = cut.min(bytes.len());
+        let _ = stream_all(&r, &[&bytes[..cut], &bytes[cut..]]);
+    }
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(|n| json!(n)),
+        "[ -~]{0,20}".prop_map(Value::String),
+        Just(json!("ghp_0123456789abcdefghijABCDEFGHIJ012345")),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        Just("password".to_owned()),
+                        Just("token".to_owned()),
+                        "[a-z_]{1,8}".prop_map(|s| s)
+                    ],
+                    inner
+                ),
+                0..5
+            )
+            .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+        ]
+    })
+}
+
+/// Same structure: same keys count per object, same array lengths, leaves stay leaves.
+fn same_shape(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_shape(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.values().zip(y.values()).all(|(p, q)| same_shape(p, q))
+        }
+        (Value::Array(_) | Value::Object(_), _) | (_, Value::Array(_) | Value::Object(_)) => false,
+        _ => true,
+    }
+}
