@@ -5,4 +5,10 @@
 
 #![deny(missing_docs)]
 
+pub mod host;
 pub mod redaction;
+pub mod runtime;
+mod wasi;
+
+pub use host::HostServices;
+pub use runtime::{CompilationCache, Plugin, Runtime, RuntimeError, RuntimeOptions};

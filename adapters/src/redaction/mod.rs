@@ -16,6 +16,7 @@
 mod entropy;
 mod keys;
 mod known;
+mod log_writer;
 mod replacement;
 mod rules;
 mod stream;
@@ -27,6 +28,7 @@ use reglet_ports::{RedactingStream, RedactionError, Redactor};
 use serde_json::{Map, Value};
 
 pub use keys::DEFAULT_SENSITIVE_KEYS;
+pub use log_writer::{RedactingStderr, RedactingWriter};
 pub use replacement::{HmacKey, MIN_HMAC_KEY_LEN, REDACTED, Replacement};
 pub use rules::CustomRule;
 

@@ -1,0 +1,52 @@
+//! The runtime behind the application's ports.
+
+use std::time::Instant;
+
+use async_trait::async_trait;
+use reglet_domain::{Config, ConfigSchema, Evidence, PluginError, PluginInfo, PluginName};
+use reglet_ports::{PluginExecutor, SchemaProvider};
+
+use super::Runtime;
+
+#[async_trait]
+impl PluginExecutor for Runtime {
+    async fn load_plugin(&self, name: &PluginName, wasm: &[u8]) -> Result<(), PluginError> {
+        Runtime::load_plugin(self, name.as_str(), wasm)
+            .await
+            .map(drop)
+    }
+
+    async fn describe(&self, name: &PluginName) -> Result<PluginInfo, PluginError> {
+        self.plugin(name.as_str())?.describe().await
+    }
+
+    async fn schema(&self, name: &PluginName) -> Result<Option<ConfigSchema>, PluginError> {
+        self.plugin(name.as_str())?.schema().await
+    }
+
+    async fn observe(
+        &self,
+        name: &PluginName,
+        config: &Config,
+        deadline: Instant,
+    ) -> Result<Evidence, PluginError> {
+        self.plugin(name.as_str())?
+            .observe_until(config, deadline)
+            .await
+    }
+
+    async fn warm_pool(&self, name: &PluginName, count: usize) -> Result<usize, PluginError> {
+        self.plugin(name.as_str())?.warm_pool(count).await
+    }
+
+    async fn close(&self, name: &PluginName) -> Result<(), PluginError> {
+        self.close_plugin(name.as_str())
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for Runtime {
+    async fn plugin_schema(&self, name: &PluginName) -> Result<Option<ConfigSchema>, PluginError> {
+        Runtime::plugin_schema(self, name.as_str()).await
+    }
+}

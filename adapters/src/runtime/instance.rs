@@ -1,0 +1,194 @@
+//! One fresh instance of a plugin: its store, created under a deadline, initialised, called once.
+
+use std::time::{Duration, Instant};
+
+use reglet_domain::PluginError;
+use wasmtime::{Memory, Store, TypedFunc, UpdateDeadline};
+
+use super::abi::{self, Exports};
+use super::errors::classify;
+use super::plugin::PluginInner;
+use super::state::{DeadlineExceeded, HostState};
+
+/// An instantiated, initialised plugin instance, ready for exactly one call.
+pub(crate) struct Instance {
+    pub(crate) store: Store<HostState>,
+    instance: wasmtime::Instance,
+    memory: Memory,
+    allocate: TypedFunc<u32, u32>,
+    deallocate: Option<TypedFunc<(u32, u32), ()>>,
+}
+
+fn remaining(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+/// Creates a store, instantiates the plugin in it and runs `_initialize`, all before `deadline`.
+pub(crate) async fn instantiate(
+    plugin: &PluginInner,
+    deadline: Instant,
+) -> Result<Instance, PluginError> {
+    let name = plugin.name.as_str();
+    let budget = remaining(deadline);
+    let mut store = Store::new(
+        &plugin.engine,
+        HostState::new(plugin.context.clone(), deadline),
+    );
+    store.limiter(|state| &mut state.limiter);
+    // Every epoch tick the guest yields to the executor (so a busy guest never starves other
+    // tasks and a dropped future stops it) and is stopped once its deadline has passed.
+    store.epoch_deadline_callback(|ctx| {
+        if Instant::now() >= ctx.data().deadline {
+            Err(wasmtime::Error::new(DeadlineExceeded))
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    store.set_epoch_deadline(1);
+    let instance = plugin
+        .pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|e| classify(e, name, "instantiation", budget))?;
+    let fail = |e: wasmtime::Error| PluginError::execution(format!("plugin {name}: {e:#}"));
+    let memory = instance
+        .get_memory(&mut store, "memory")
+        .ok_or_else(|| PluginError::execution(format!("plugin {name} lost its memory export")))?;
+    let allocate = instance
+        .get_typed_func::<u32, u32>(&mut store, "allocate")
+        .map_err(fail)?;
+    let deallocate = match plugin.exports.deallocate {
+        true => Some(
+            instance
+                .get_typed_func::<(u32, u32), ()>(&mut store, "deallocate")
+                .map_err(fail)?,
+        ),
+        false => None,
+    };
+    store.data_mut().memory = Some(memory);
+    store.data_mut().allocate = Some(allocate.clone());
+    if plugin.exports.initialize {
+        let init = instance
+            .get_typed_func::<(), ()>(&mut store, "_initialize")
+            .map_err(fail)?;
+        init.call_async(&mut store, ()).await.map_err(|e| {
+            let inner = classify(e, name, "_initialize", budget);
+            PluginError::new(
+                inner.code(),
+                format!("failed to initialize plugin {name}: {}", inner.message()),
+            )
+        })?;
+    }
+    Ok(Instance {
+        store,
+        instance,
+        memory,
+        allocate,
+        deallocate,
+    })
+}
+
+impl Instance {
+    /// Moves the deadline of this instance's next call.
+    pub(crate) fn set_deadline(&mut self, deadline: Instant) {
+        self.store.data_mut().deadline = deadline;
+    }
+
+    fn budget(&self) -> Duration {
+        remaining(self.store.data().deadline)
+    }
+
+    /// Calls a `() -> i64` export and returns the bytes its packed result points at.
+    pub(crate) async fn call_describe(
+        &mut self,
+        plugin: &PluginInner,
+        export: &str,
+    ) -> Result<Option<Vec<u8>>, PluginError> {
+        let name = plugin.name.as_str();
+        let budget = self.budget();
+        let func = self
+            .instance
+            .get_typed_func::<(), u64>(&mut self.store, export)
+            .map_err(|e| PluginError::execution(format!("plugin {name}: {e:#}")))?;
+        let packed = func
+            .call_async(&mut self.store, ())
+            .await
+            .map_err(|e| classify(e, name, &format!("{export}()"), budget))?;
+        if packed == 0 {
+            return Ok(None);
+        }
+        let bytes = abi::read_result(
+            self.memory.data(&self.store),
+            packed,
+            plugin.limits.max_result_bytes,
+            name,
+            export,
+        )?;
+        self.free(abi::unpack(packed)).await;
+        Ok(Some(bytes))
+    }
+
+    /// Writes `input` into guest memory through `allocate`, calls `export(ptr, len)` and returns
+    /// the result bytes. Both buffers are handed back through `deallocate`, as the ABI requires.
+    pub(crate) async fn call_observe(
+        &mut self,
+        plugin: &PluginInner,
+        exports: &Exports,
+        input: &[u8],
+    ) -> Result<Vec<u8>, PluginError> {
+        let name = plugin.name.as_str();
+        let budget = self.budget();
+        let export = exports.observe;
+        let len = u32::try_from(input.len()).map_err(|_| {
+            PluginError::execution(format!(
+                "config of {} bytes is too large for plugin {name}",
+                input.len()
+            ))
+        })?;
+        let ptr = self
+            .allocate
+            .call_async(&mut self.store, len)
+            .await
+            .map_err(|e| classify(e, name, "allocate()", budget))?;
+        if ptr == 0 && len > 0 {
+            return Err(PluginError::execution(format!(
+                "allocate({len}) of plugin {name} returned a null pointer"
+            )));
+        }
+        self.memory
+            .write(&mut self.store, ptr as usize, input)
+            .map_err(|_| {
+                PluginError::execution(format!(
+                    "allocate({len}) of plugin {name} returned {ptr:#x}, outside its memory"
+                ))
+            })?;
+        let func = self
+            .instance
+            .get_typed_func::<(u32, u32), u64>(&mut self.store, export)
+            .map_err(|e| PluginError::execution(format!("plugin {name}: {e:#}")))?;
+        let packed = func
+            .call_async(&mut self.store, (ptr, len))
+            .await
+            .map_err(|e| classify(e, name, &format!("{export}()"), budget))?;
+        let bytes = abi::read_result(
+            self.memory.data(&self.store),
+            packed,
+            plugin.limits.max_result_bytes,
+            name,
+            export,
+        )?;
+        self.free(abi::unpack(packed)).await;
+        self.free((ptr, len)).await;
+        Ok(bytes)
+    }
+
+    /// Hands a buffer back to the guest. A failure here cannot affect the result already copied
+    /// out, and the instance is discarded anyway.
+    async fn free(&mut self, (ptr, len): (u32, u32)) {
+        if let Some(deallocate) = &self.deallocate
+            && ptr != 0
+        {
+            let _ = deallocate.call_async(&mut self.store, (ptr, len)).await;
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! A loaded plugin: describe it, read its schema, observe with it, keep instances warm.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use reglet_domain::{
+    AbiGeneration, Config, ConfigSchema, ErrorDetail, ErrorType, Evidence, EvidenceStatus,
+    PluginError, PluginInfo, PluginManifest, PluginName, Timestamp,
+};
+use reglet_ports::Redactor;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use wasmtime::InstancePre;
+
+use super::CallLimits;
+use super::abi::Exports;
+use super::errors::timed_out;
+use super::instance::{Instance, instantiate};
+use super::state::{HostState, PluginContext};
+
+/// Most instances a warm pool keeps ready.
+pub const MAX_WARM_INSTANCES: usize = 64;
+
+pub(crate) struct PluginInner {
+    pub(crate) name: PluginName,
+    pub(crate) exports: Exports,
+    pub(crate) pre: InstancePre<HostState>,
+    pub(crate) context: Arc<PluginContext>,
+    /// The engine and limits only, never the runtime itself: a plugin is owned by its runtime's
+    /// registry, and a reference back would keep both alive forever.
+    pub(crate) engine: wasmtime::Engine,
+    pub(crate) limits: CallLimits,
+    info: OnceCell<PluginInfo>,
+    schema: OnceCell<Option<ConfigSchema>>,
+    manifest: OnceCell<PluginManifest>,
+    warm: Mutex<Vec<Instance>>,
+    warm_target: AtomicUsize,
+    refilling: AtomicBool,
+    closed: AtomicBool,
+}
+
+/// A loaded plugin. Cheap to clone; every call runs in a fresh instance.
+#[derive(Clone)]
+pub struct Plugin {
+    inner: Arc<PluginInner>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.inner.name)
+            .field("generation", &self.inner.exports.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    pub(crate) fn new(
+        name: PluginName,
+        exports: Exports,
+        pre: InstancePre<HostState>,
+        context: Arc<PluginContext>,
+        engine: wasmtime::Engine,
+        limits: CallLimits,
+    ) -> Self {
+        Plugin {
+            inner: Arc::new(PluginInner {
+                name,
+                exports,
+                pre,
+                context,
+                engine,
+                limits,
+                info: OnceCell::new(),
+                schema: OnceCell::new(),
+                manifest: OnceCell::new(),
+                warm: Mutex::new(Vec::new()),
+                warm_target: AtomicUsize::new(0),
+                refilling: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// A weak handle, to check in tests that nothing keeps the plugin alive.
+    #[cfg(test)]
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<PluginInner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &PluginName {
+        &self.inner.name
+    }
+
+    /// The ABI generation it speaks.
+    pub fn generation(&self) -> AbiGeneration {
+        self.inner.exports.generation
+    }
+
+    fn check_open(&self) -> Result<(), PluginError> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(PluginError::load(format!(
+                "plugin {} is closed",
+                self.inner.name
+            )));
+        }
+        Ok(())
+    }
+
+    fn default_deadline(&self) -> Instant {
+        Instant::now() + self.inner.limits.default_timeout
+    }
+
+    /// The Gen 2 manifest (fetched once).
+    async fn manifest(&self) -> Result<&PluginManifest, PluginError> {
+        self.inner
+            .manifest
+            .get_or_try_init(|| async {
+                let bytes = self.call_describe(self.inner.exports.describe).await?;
+                let bytes = bytes.ok_or_else(|| {
+                    PluginError::execution(format!(
+                        "_manifest() of plugin {} returned a null pointer",
+                        self.inner.name
+                    ))
+                })?;
+                PluginManifest::decode(&bytes).map_err(|e| {
+                    PluginError::invalid_result(format!(
+                        "_manifest() of plugin {} returned {e}",
+                        self.inner.name
+                    ))
+                })
+            })
+            .await
+    }
+
+    async fn call_describe(&self, export: &str) -> Result<Option<Vec<u8>>, PluginError> {
+        self.check_open()?;
+        let deadline = self.default_deadline();
+        let budget = self.inner.limits.default_timeout;
+        let inner = self.inner.clone();
+        let call = async move {
+            let mut instance = instantiate(&inner, deadline).await?;
+            instance.call_describe(&inner, export).await
+        };
+        tokio::time::timeout_at(deadline.into(), call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(timed_out(
+                    self.inner.name.as_str(),
+                    &format!("{export}()"),
+                    budget,
+                ))
+            })
+    }
+
+    /// The plugin's identity and declared capabilities (cached after the first success).
+    pub async fn describe(&self) -> Result<PluginInfo, PluginError> {
+        self.inner
+            .info
+            .get_or_try_init(|| async {
+                match self.inner.exports.generation {
+                    AbiGeneration::Gen2 => Ok(self.manifest().await?.info()),
+                    AbiGeneration::Gen1 => {
+                        let bytes = self.call_describe("describe").await?.ok_or_else(|| {
+                            PluginError::execution(format!(
+                                "describe() of plugin {} returned a null pointer",
+                                self.inner.name
+                            ))
+                        })?;
+                        PluginInfo::decode_gen1(&bytes).map_err(|e| {
+                            PluginError::invalid_result(format!(
+                                "describe() of plugin {} returned {e}",
+                                self.inner.name
+                            ))
+                        })
+                    }
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    /// Asks the plugin for its description in a fresh instance, bypassing the cache that
+    /// [`Plugin::describe`] keeps.
+    pub async fn describe_fresh(&self) -> Result<PluginInfo, PluginError> {
+        match self.inner.exports.generation {
+            AbiGeneration::Gen2 => {
+                let bytes = self.call_describe("_manifest").await?.ok_or_else(|| {
+                    PluginError::execution(format!(
+                        "_manifest() of plugin {} returned a null pointer",
+                        self.inner.name
+                    ))
+                })?;
+                PluginManifest::decode(&bytes)
+                    .map(|m| m.info())
+                    .map_err(|e| {
+                        PluginError::invalid_result(format!(
+                            "_manifest() of plugin {} returned {e}",
+                            self.inner.name
+                        ))
+                    })
+            }
+            AbiGeneration::Gen1 => {
+                let bytes = self.call_describe("describe").await?.ok_or_else(|| {
+                    PluginError::execution(format!(
+                        "describe() of plugin {} returned a null pointer",
+                        self.inner.name
+                    ))
+                })?;
+                PluginInfo::decode_gen1(&bytes).map_err(|e| {
+                    PluginError::invalid_result(format!(
+                        "describe() of plugin {} returned {e}",
+                        self.inner.name
+                    ))
+                })
+            }
+        }
+    }
+
+    /// Creates one fresh instance, runs its initialisation and discards it: checks that the plugin
+    /// instantiates under its limits, and measures what that costs.
+    pub async fn probe(&self) -> Result<(), PluginError> {
+        self.check_open()?;
+        let deadline = self.default_deadline();
+        instantiate(&self.inner, deadline).await.map(drop)
+    }
+
+    /// The plugin's config schema, `None` when it publishes none (cached after the first success).
+    ///
+    /// Gen 1 plugins answer from `schema()`; a null result there means "no schema". Gen 2 plugins
+    /// carry the schema in their manifest.
+    pub async fn schema(&self) -> Result<Option<ConfigSchema>, PluginError> {
+        self.inner
+            .schema
+            .get_or_try_init(|| async {
+                match self.inner.exports.schema {
+                    None => Ok(self.manifest().await?.schema()),
+                    Some(export) => match self.call_describe(export).await? {
+                        None => Ok(None),
+                        Some(bytes) => {
+                            ConfigSchema::from_json_bytes(&bytes)
+                                .map(Some)
+                                .map_err(|e| {
+                                    PluginError::invalid_result(format!(
+                                        "schema() of plugin {} returned {e}",
+                                        self.inner.name
+                                    ))
+                                })
+                        }
+                    },
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    /// Observes with `config` under the runtime's default timeout.
+    pub async fn observe(&self, config: &Config) -> Result<Evidence, PluginError> {
+        self.observe_until(config, self.default_deadline()).await
+    }
+
+    /// Observes with `config` in a fresh instance, stopping it at `deadline`.
+    ///
+    /// The evidence is redacted before it is returned. Dropping the returned future stops the
+    /// guest as well.
+    pub async fn observe_until(
+        &self,
+        config: &Config,
+        deadline: Instant,
+    ) -> Result<Evidence, PluginError> {
+        self.check_open()?;
+        let budget = deadline.saturating_duration_since(Instant::now());
+        let inner = self.inner.clone();
+        let input = config.to_json_bytes();
+        let call = async move {
+            let mut instance = match inner.take_warm() {
+                Some(mut instance) => {
+                    instance.set_deadline(deadline);
+                    instance
+                }
+                None => instantiate(&inner, deadline).await?,
+            };
+            PluginInner::refill(&inner);
+            let bytes = instance
+                .call_observe(&inner, &inner.exports, &input)
+                .await?;
+            drop(instance);
+            Evidence::decode(inner.exports.generation, &bytes).map_err(|e| {
+                PluginError::invalid_result(format!(
+                    "{}() of plugin {} returned {e}",
+                    inner.exports.observe, inner.name
+                ))
+            })
+        };
+        let mut evidence = tokio::time::timeout_at(deadline.into(), call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(timed_out(
+                    self.inner.name.as_str(),
+                    &format!("{}()", self.inner.exports.observe),
+                    budget,
+                ))
+            })
+            .map_err(|e| {
+                e.map_text(|t| {
+                    reglet_ports::redactor::redact_string(
+                        self.inner.context.redactor.as_ref(),
+                        t.to_owned(),
+                    )
+                })
+            })?;
+        if evidence.timestamp.is_none_or(|t| t.is_go_zero()) {
+            evidence.timestamp = Some(Timestamp::now());
+        }
+        redact_evidence(self.inner.context.redactor.as_ref(), &mut evidence);
+        Ok(evidence)
+    }
+
+    /// Keeps up to `count` (at most [`MAX_WARM_INSTANCES`]) instances instantiated and initialised
+    /// in advance; each is used once and the pool refills in the background. Returns how many are
+    /// ready now.
+    pub async fn warm_pool(&self, count: usize) -> Result<usize, PluginError> {
+        self.check_open()?;
+        let target = count.min(MAX_WARM_INSTANCES);
+        self.inner.warm_target.store(target, Ordering::Release);
+        let missing = target.saturating_sub(self.inner.warm_len());
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..missing {
+            let inner = self.inner.clone();
+            tasks.spawn(async move {
+                let deadline = Instant::now() + inner.limits.default_timeout;
+                instantiate(&inner, deadline).await
+            });
+        }
+        let mut first_error = None;
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(Ok(instance)) => self.inner.put_warm(instance),
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(PluginError::execution(format!(
+                        "warming plugin {} failed: {e}",
+                        self.inner.name
+                    )));
+                }
+            }
+        }
+        match first_error {
+            Some(e) if self.inner.warm_len() == 0 => Err(e),
+            _ => Ok(self.inner.warm_len()),
+        }
+    }
+
+    /// Instances ready in the warm pool right now.
+    pub fn warm_instances(&self) -> usize {
+        self.inner.warm_len()
+    }
+
+    /// Stops the plugin: the warm pool is emptied and later calls fail.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        self.inner.warm_target.store(0, Ordering::Release);
+        self.inner
+            .warm
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
+
+impl PluginInner {
+    fn warm_len(&self) -> usize {
+        self.warm.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    fn take_warm(&self) -> Option<Instance> {
+        self.warm.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    fn put_warm(&self, instance: Instance) {
+        let mut warm = self.warm.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.closed.load(Ordering::Acquire)
+            && warm.len() < self.warm_target.load(Ordering::Acquire)
+        {
+            warm.push(instance);
+        }
+    }
+
+    /// Tops the warm pool up in the background, one refill task at a time.
+    fn refill(inner: &Arc<PluginInner>) {
+        if inner.warm_target.load(Ordering::Acquire) == 0
+            || inner.refilling.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let inner = inner.clone();
+        tokio::spawn(async move {
+            while !inner.closed.load(Ordering::Acquire)
+                && inner.warm_len() < inner.warm_target.load(Ordering::Acquire)
+            {
+                let deadline = Instant::now() + inner.limits.default_timeout;
+                match instantiate(&inner, deadline).await {
+                    Ok(instance) => inner.put_warm(instance),
+                    Err(e) => {
+                        tracing::warn!(plugin = %inner.name, "warm pool refill failed: {e}");
+                        break;
+                    }
+                }
+            }
+            inner.refilling.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// Redacts everything a plugin put in its evidence. If the data cannot be redacted it is dropped
+/// and the evidence says so, rather than passing anything through unredacted.
+fn redact_evidence(redactor: &dyn Redactor, evidence: &mut Evidence) {
+    let redact = |text: String| reglet_ports::redactor::redact_string(redactor, text);
+    if let Some(data) = evidence.data.take() {
+        let mut value = Value::Object(data);
+        match redactor.redact_json(&mut value) {
+            Ok(_) => {
+                if let Value::Object(map) = value {
+                    evidence.data = Some(map);
+                }
+            }
+            Err(e) => {
+                evidence.status = EvidenceStatus::Error;
+                evidence.error = Some(ErrorDetail::new(
+                    ErrorType::Internal,
+                    format!("evidence data was dropped because it could not be redacted: {e}"),
+                ));
+            }
+        }
+    }
+    evidence.raw = evidence.raw.take().map(redact);
+    evidence.message = evidence.message.take().map(redact);
+    if let Some(error) = &mut evidence.error {
+        redact_detail(redactor, error);
+    }
+}
+
+fn redact_detail(redactor: &dyn Redactor, detail: &mut ErrorDetail) {
+    detail.message =
+        reglet_ports::redactor::redact_string(redactor, std::mem::take(&mut detail.message));
+    detail.code = reglet_ports::redactor::redact_string(redactor, std::mem::take(&mut detail.code));
+    if let Some(stack) = &detail.stack
+        && let Some(clean) = redactor.redact_bytes(stack)
+    {
+        detail.stack = Some(clean);
+    }
+    if let Some(details) = detail.details.take() {
+        let mut value = Value::Object(details);
+        detail.details = match redactor.redact_json(&mut value) {
+            Ok(_) => value.as_object().cloned(),
+            Err(_) => None,
+        };
+    }
+    if let Some(wrapped) = &mut detail.wrapped {
+        redact_detail(redactor, wrapped);
+    }
+}

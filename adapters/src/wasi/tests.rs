@@ -1,0 +1,341 @@
+//! The WASI calls against a real directory tree: what the grants let through, and what they don't.
+
+use std::sync::Arc;
+
+use reglet_domain::GrantSet;
+
+use super::errno::Errno;
+use super::sandbox::Sandbox;
+use super::{Cx, GuestMemory, WasiState, fs};
+use crate::redaction::{Redaction, RedactionConfig};
+
+const FD_READ: u64 = 1 << 1;
+const FD_WRITE: u64 = 1 << 6;
+const O_CREAT: u32 = 1;
+const O_DIRECTORY: u32 = 2;
+const PATH_AT: u32 = 1024;
+const OUT_AT: u32 = 16;
+const BUF_AT: u32 = 4096;
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    root: String,
+    mem: Vec<u8>,
+    wasi: WasiState,
+}
+
+/// A tree with a granted file, an ungranted sibling, a link from a granted name to the sibling,
+/// a granted subtree and a writable directory.
+fn harness(grants: &[&str]) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir
+        .path()
+        .canonicalize()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(format!("{root}/granted.txt"), "granted content").unwrap();
+    std::fs::write(format!("{root}/sibling.txt"), "sibling secret").unwrap();
+    std::os::unix::fs::symlink("sibling.txt", format!("{root}/link_to_sibling")).unwrap();
+    std::fs::create_dir(format!("{root}/sub")).unwrap();
+    std::fs::write(format!("{root}/sub/inner.txt"), "inner").unwrap();
+    std::fs::create_dir(format!("{root}/writable")).unwrap();
+    let grants: Vec<String> = grants.iter().map(|g| g.replace("ROOT", &root)).collect();
+    let (sandbox, warnings) = Sandbox::from_grants(&GrantSet::parse_all(&grants).unwrap());
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let redactor = Redaction::new(RedactionConfig::default()).unwrap();
+    let wasi = WasiState::new(
+        Arc::new(sandbox),
+        Arc::from(vec!["A=1".to_owned(), "LONGER=two".to_owned()]),
+        &redactor,
+        Arc::from("test"),
+    );
+    Harness {
+        _dir: dir,
+        root,
+        mem: vec![0; 1 << 16],
+        wasi,
+    }
+}
+
+fn standard() -> Harness {
+    harness(&[
+        "fs:read:ROOT/granted.txt",
+        "fs:read:ROOT/link_to_sibling",
+        "fs:read:ROOT/sub/**",
+        "fs:write:ROOT/writable/**",
+    ])
+}
+
+impl Harness {
+    fn cx(&mut self) -> Cx<'_> {
+        Cx {
+            mem: GuestMemory(&mut self.mem),
+            wasi: &mut self.wasi,
+        }
+    }
+
+    fn put(&mut self, at: u32, text: &str) -> (u32, u32) {
+        self.mem[at as usize..at as usize + text.len()].copy_from_slice(text.as_bytes());
+        (at, text.len() as u32)
+    }
+
+    fn u32_at(&self, at: u32) -> u32 {
+        u32::from_le_bytes(self.mem[at as usize..at as usize + 4].try_into().unwrap())
+    }
+
+    fn open(&mut self, path: &str, oflags: u32, rights: u64) -> Result<u32, Errno> {
+        let (p, l) = self.put(PATH_AT, path);
+        fs::path_open(&mut self.cx(), 3, 1, p, l, oflags, rights, 0, 0, OUT_AT)?;
+        Ok(self.u32_at(OUT_AT))
+    }
+
+    fn stat(&mut self, path: &str) -> Result<u64, Errno> {
+        let (p, l) = self.put(PATH_AT, path);
+        fs::path_filestat_get(&mut self.cx(), 3, 1, p, l, BUF_AT)?;
+        Ok(u64::from_le_bytes(
+            self.mem[BUF_AT as usize + 32..BUF_AT as usize + 40]
+                .try_into()
+                .unwrap(),
+        ))
+    }
+
+    fn read(&mut self, fd: u32) -> Result<String, Errno> {
+        // One iovec of 256 bytes at BUF_AT.
+        self.mem[64..68].copy_from_slice(&BUF_AT.to_le_bytes());
+        self.mem[68..72].copy_from_slice(&256u32.to_le_bytes());
+        fs::fd_read(&mut self.cx(), fd, 64, 1, OUT_AT)?;
+        let n = self.u32_at(OUT_AT) as usize;
+        Ok(String::from_utf8_lossy(&self.mem[BUF_AT as usize..BUF_AT as usize + n]).into_owned())
+    }
+
+    fn write(&mut self, fd: u32, text: &str) -> Result<u32, Errno> {
+        let (p, l) = self.put(BUF_AT, text);
+        self.mem[64..68].copy_from_slice(&p.to_le_bytes());
+        self.mem[68..72].copy_from_slice(&l.to_le_bytes());
+        fs::fd_write(&mut self.cx(), fd, 64, 1, OUT_AT)?;
+        Ok(self.u32_at(OUT_AT))
+    }
+
+    fn list(&mut self, fd: u32) -> Vec<String> {
+        fs::fd_readdir(&mut self.cx(), fd, BUF_AT, 8192, 0, OUT_AT).unwrap();
+        let used = self.u32_at(OUT_AT) as usize;
+        let buf = &self.mem[BUF_AT as usize..BUF_AT as usize + used];
+        let mut names = Vec::new();
+        let mut at = 0;
+        while at + 24 <= buf.len() {
+            let len = u32::from_le_bytes(buf[at + 16..at + 20].try_into().unwrap()) as usize;
+            names.push(String::from_utf8_lossy(&buf[at + 24..at + 24 + len]).into_owned());
+            at += 24 + len;
+        }
+        names
+    }
+}
+
+#[test]
+fn a_granted_file_reads_and_its_sibling_does_not_exist_for_the_plugin() {
+    let mut h = standard();
+    let fd = h.open("granted.txt", 0, FD_READ).unwrap();
+    assert_eq!(h.read(fd).unwrap(), "granted content");
+    assert_eq!(h.open("sibling.txt", 0, FD_READ), Err(Errno::Acces));
+    // An ungranted path that does not exist gets the same answer: existence is not revealed.
+    assert_eq!(h.open("no-such-file", 0, FD_READ), Err(Errno::Acces));
+    assert_eq!(h.stat("sibling.txt"), Err(Errno::Acces));
+    assert_eq!(h.stat("granted.txt"), Ok(15));
+    assert_eq!(h.stat("sub/inner.txt"), Ok(5));
+    assert_eq!(
+        h.stat("sub/missing.txt"),
+        Err(Errno::Noent),
+        "inside a granted subtree, absence is reported"
+    );
+}
+
+#[test]
+fn dot_dot_and_symlinks_cannot_reach_ungranted_files() {
+    let mut h = standard();
+    assert_eq!(h.open("sub/../sibling.txt", 0, FD_READ), Err(Errno::Acces));
+    assert_eq!(
+        h.open("../../etc/passwd", 0, FD_READ),
+        Err(Errno::Notcapable)
+    );
+    assert_eq!(
+        h.open("link_to_sibling", 0, FD_READ),
+        Err(Errno::Acces),
+        "a granted name linking to an ungranted file"
+    );
+    // A link the plugin plants in its writable area is checked the same way.
+    let (p, l) = h.put(PATH_AT, "../sibling.txt");
+    let (q, m) = h.put(PATH_AT + 100, "writable/planted");
+    fs::path_symlink(&mut h.cx(), p, l, 3, q, m).unwrap();
+    assert_eq!(h.open("writable/planted", 0, FD_READ), Err(Errno::Acces));
+    let (p, l) = h.put(PATH_AT, "/etc/passwd");
+    assert_eq!(
+        fs::path_symlink(&mut h.cx(), p, l, 3, q, m),
+        Err(Errno::Notcapable),
+        "absolute link targets are refused"
+    );
+}
+
+#[test]
+fn listings_show_only_what_can_be_reached() {
+    let mut h = standard();
+    let names = h.list(3);
+    assert_eq!(
+        names,
+        [
+            ".",
+            "..",
+            "granted.txt",
+            "link_to_sibling",
+            "sub",
+            "writable"
+        ]
+    );
+    let sub = h.open("sub", O_DIRECTORY, FD_READ).unwrap();
+    assert_eq!(h.list(sub), [".", "..", "inner.txt"]);
+}
+
+#[test]
+fn writes_need_write_grants() {
+    let mut h = standard();
+    assert_eq!(h.open("granted.txt", 0, FD_WRITE), Err(Errno::Acces));
+    assert_eq!(h.open("new.txt", O_CREAT, FD_WRITE), Err(Errno::Acces));
+    let fd = h
+        .open("writable/new.txt", O_CREAT, FD_READ | FD_WRITE)
+        .unwrap();
+    assert_eq!(h.write(fd, "hello").unwrap(), 5);
+    assert_eq!(
+        std::fs::read_to_string(format!("{}/writable/new.txt", h.root)).unwrap(),
+        "hello"
+    );
+
+    let (p, l) = h.put(PATH_AT, "granted.txt");
+    assert_eq!(
+        fs::path_unlink_file(&mut h.cx(), 3, p, l),
+        Err(Errno::Acces)
+    );
+    let (p, l) = h.put(PATH_AT, "writable/new.txt");
+    let (q, m) = h.put(PATH_AT + 100, "moved.txt");
+    assert_eq!(
+        fs::path_rename(&mut h.cx(), 3, p, l, 3, q, m),
+        Err(Errno::Acces),
+        "cannot move out of the writable area"
+    );
+    // A hard link would make a read-only file writable through the new name.
+    let (p, l) = h.put(PATH_AT, "granted.txt");
+    let (q, m) = h.put(PATH_AT + 100, "writable/hardlink");
+    assert_eq!(
+        fs::path_link(&mut h.cx(), 3, 0, p, l, 3, q, m),
+        Err(Errno::Acces)
+    );
+    let (p, l) = h.put(PATH_AT, "writable/new.txt");
+    fs::path_unlink_file(&mut h.cx(), 3, p, l).unwrap();
+    assert!(!std::path::Path::new(&format!("{}/writable/new.txt", h.root)).exists());
+    let (p, l) = h.put(PATH_AT, "writable/d");
+    fs::path_create_directory(&mut h.cx(), 3, p, l).unwrap();
+    fs::path_remove_directory(&mut h.cx(), 3, p, l).unwrap();
+}
+
+#[test]
+fn preopens_environment_and_standard_streams() {
+    let mut h = standard();
+    fs::fd_prestat_get(&mut h.cx(), 3, OUT_AT).unwrap();
+    let len = h.u32_at(OUT_AT + 4);
+    assert_eq!(len as usize, h.root.len());
+    fs::fd_prestat_dir_name(&mut h.cx(), 3, BUF_AT, len).unwrap();
+    assert_eq!(
+        &h.mem[BUF_AT as usize..(BUF_AT + len) as usize],
+        h.root.as_bytes()
+    );
+    assert_eq!(fs::fd_prestat_get(&mut h.cx(), 4, OUT_AT), Err(Errno::Badf));
+    assert_eq!(fs::fd_prestat_get(&mut h.cx(), 1, OUT_AT), Err(Errno::Badf));
+
+    super::environ_sizes_get(&mut h.cx(), OUT_AT, OUT_AT + 4).unwrap();
+    assert_eq!((h.u32_at(OUT_AT), h.u32_at(OUT_AT + 4)), (2, 4 + 11));
+    super::environ_get(&mut h.cx(), 64, BUF_AT).unwrap();
+    assert_eq!(
+        &h.mem[BUF_AT as usize..BUF_AT as usize + 15],
+        b"A=1\0LONGER=two\0"
+    );
+
+    assert_eq!(h.write(1, "to stdout\n").unwrap(), 10);
+    assert_eq!(h.read(0).unwrap(), "", "stdin is empty");
+    assert_eq!(fs::fd_seek(&mut h.cx(), 1, 0, 0, OUT_AT), Err(Errno::Spipe));
+    assert_eq!(
+        super::sock_accept(&mut h.cx(), 1, 0, OUT_AT),
+        Err(Errno::Notsock)
+    );
+    assert_eq!(
+        super::sock_accept(&mut h.cx(), 99, 0, OUT_AT),
+        Err(Errno::Badf)
+    );
+    assert_eq!(super::proc_raise(&mut h.cx(), 9), Err(Errno::Notsup));
+}
+
+#[test]
+fn clocks_and_randomness() {
+    let mut h = standard();
+    super::clock_time_get(&mut h.cx(), 1, 0, OUT_AT).unwrap();
+    let a = u64::from_le_bytes(h.mem[16..24].try_into().unwrap());
+    super::clock_time_get(&mut h.cx(), 1, 0, OUT_AT).unwrap();
+    let b = u64::from_le_bytes(h.mem[16..24].try_into().unwrap());
+    assert!(b >= a);
+    super::clock_time_get(&mut h.cx(), 0, 0, OUT_AT).unwrap();
+    let wall = u64::from_le_bytes(h.mem[16..24].try_into().unwrap());
+    assert!(
+        wall > 1_700_000_000_000_000_000,
+        "realtime is nanoseconds since 1970"
+    );
+    assert_eq!(
+        super::clock_time_get(&mut h.cx(), 2, 0, OUT_AT),
+        Err(Errno::Notsup)
+    );
+    super::random_get(&mut h.cx(), BUF_AT, 64).unwrap();
+    assert!(
+        h.mem[BUF_AT as usize..BUF_AT as usize + 64]
+            .iter()
+            .any(|b| *b != 0)
+    );
+}
+
+#[test]
+fn hostile_pointers_are_faults() {
+    let mut h = standard();
+    let end = h.mem.len() as u32;
+    assert_eq!(
+        fs::path_open(&mut h.cx(), 3, 1, end - 2, 10, 0, FD_READ, 0, 0, OUT_AT),
+        Err(Errno::Fault)
+    );
+    assert_eq!(
+        fs::fd_write(&mut h.cx(), 1, end - 4, 1, OUT_AT),
+        Err(Errno::Fault)
+    );
+    assert_eq!(
+        super::random_get(&mut h.cx(), u32::MAX, 16),
+        Err(Errno::Fault)
+    );
+    assert_eq!(
+        fs::fd_read(&mut h.cx(), 0, 0, 5000, OUT_AT),
+        Err(Errno::Inval)
+    );
+    let fd = h.open("granted.txt", 0, FD_READ).unwrap();
+    assert_eq!(
+        fs::fd_filestat_get(&mut h.cx(), fd, end - 8),
+        Err(Errno::Fault)
+    );
+}
+
+#[test]
+fn a_whole_filesystem_grant_mounts_root() {
+    let mut h = harness(&["fs:read:**"]);
+    assert_eq!(h.wasi.sandbox.mounts()[0].path, "/");
+    let fd = h
+        .open(
+            &format!("{}/sibling.txt", h.root.trim_start_matches('/')),
+            0,
+            FD_READ,
+        )
+        .unwrap();
+    assert_eq!(h.read(fd).unwrap(), "sibling secret");
+}
