@@ -4,9 +4,38 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// An observation's config: always a JSON object (possibly empty), types preserved.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Config(Map<String, Value>);
+///
+/// A config is immutable; its JSON encoding is made once, when it is built, because every
+/// observation writes exactly those bytes into the plugin's memory.
+#[derive(Debug, Clone)]
+pub struct Config {
+    values: Map<String, Value>,
+    json: std::sync::Arc<[u8]>,
+}
+
+impl PartialEq for Config {
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new(Map::new())
+    }
+}
+
+impl Serialize for Config {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.values.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Map::deserialize(deserializer).map(Config::new)
+    }
+}
 
 /// The value given as a config was not a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,18 +47,22 @@ pub struct ConfigError {
 impl Config {
     /// An empty config (`{}`).
     pub fn empty() -> Self {
-        Config(Map::new())
+        Config::new(Map::new())
     }
 
     /// Wraps a JSON object.
     pub fn new(values: Map<String, Value>) -> Self {
-        Config(values)
+        let json = serde_json::to_vec(&values).expect("a JSON map always serialises");
+        Config {
+            values,
+            json: json.into(),
+        }
     }
 
     /// Accepts an object, or `null` as an empty config; anything else is an error.
     pub fn from_value(value: Value) -> Result<Self, ConfigError> {
         match value {
-            Value::Object(map) => Ok(Config(map)),
+            Value::Object(map) => Ok(Config::new(map)),
             Value::Null => Ok(Config::empty()),
             other => Err(ConfigError {
                 found: match other {
@@ -45,28 +78,33 @@ impl Config {
 
     /// The config's keys and values.
     pub fn values(&self) -> &Map<String, Value> {
-        &self.0
+        &self.values
     }
 
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.get(key)
+        self.values.get(key)
     }
 
     /// The JSON bytes written into the plugin's memory.
+    pub fn json(&self) -> &[u8] {
+        &self.json
+    }
+
+    /// The JSON bytes, as an owned vector.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.0).expect("a JSON map always serialises")
+        self.json.to_vec()
     }
 
     /// Consumes the config, returning its map.
     pub fn into_values(self) -> Map<String, Value> {
-        self.0
+        self.values
     }
 }
 
 impl From<Map<String, Value>> for Config {
     fn from(values: Map<String, Value>) -> Self {
-        Config(values)
+        Config::new(values)
     }
 }
 

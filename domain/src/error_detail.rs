@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::wire::{LEAF, Shape, null_as_default};
+use crate::wire::null_as_default;
 
 /// The category of an [`ErrorDetail`] (its `type` key on the wire).
 ///
@@ -98,58 +98,91 @@ impl<'de> Deserialize<'de> for ErrorType {
 /// A structured error as Reglet plugins and host functions report it.
 ///
 /// On the wire `message`, `type` and `code` are always present; the flags, `wrapped`, `stack`
-/// (base64, as Go encodes `[]byte`) and `details` (Gen 2) are omitted when empty.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// (base64, as Go encodes `[]byte`) and `details` (Gen 2) are omitted when empty. Decoding follows
+/// Go: keys match case-insensitively, `null` and missing keys leave the zero value.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ErrorDetail {
     /// Human-readable description.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub message: String,
     /// Category.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type")]
     pub kind: ErrorType,
     /// Machine-readable code such as `ETIMEDOUT`, `dns_A` or `exit_1`; often empty.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub code: String,
     /// The failure was a timeout.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "is_false"
-    )]
+    #[serde(skip_serializing_if = "is_false")]
     pub is_timeout: bool,
     /// The thing looked for does not exist.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "is_false"
-    )]
+    #[serde(skip_serializing_if = "is_false")]
     pub is_not_found: bool,
     /// The underlying error, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wrapped: Option<Box<ErrorDetail>>,
     /// A panic stack trace (raw bytes; base64 on the wire).
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "stack_to_base64",
-        deserialize_with = "stack_from_base64"
+        serialize_with = "stack_to_base64"
     )]
     pub stack: Option<Vec<u8>>,
     /// Extra structured details (Gen 2 only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Map<String, Value>>,
 }
 
-pub(crate) static ERROR_DETAIL_SHAPE: Shape = Shape::Object(&[
-    ("message", &LEAF),
-    ("type", &LEAF),
-    ("code", &LEAF),
-    ("is_timeout", &LEAF),
-    ("is_not_found", &LEAF),
-    ("wrapped", &ERROR_DETAIL_SHAPE),
-    ("stack", &LEAF),
-    ("details", &LEAF),
-]);
+const ERROR_DETAIL_FIELDS: &[&str] = &[
+    "message",
+    "type",
+    "code",
+    "is_timeout",
+    "is_not_found",
+    "wrapped",
+    "stack",
+    "details",
+];
+
+impl<'de> Deserialize<'de> for ErrorDetail {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DetailVisitor;
+        impl<'de> serde::de::Visitor<'de> for DetailVisitor {
+            type Value = ErrorDetail;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an error detail object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ErrorDetail, A::Error> {
+                let mut out = ErrorDetail::default();
+                crate::wire::visit_fields(map, ERROR_DETAIL_FIELDS, |field, map| {
+                    match field {
+                        0 => out.message = map.next_value::<Option<String>>()?.unwrap_or_default(),
+                        1 => out.kind = map.next_value()?,
+                        2 => out.code = map.next_value::<Option<String>>()?.unwrap_or_default(),
+                        3 => out.is_timeout = map.next_value::<Option<bool>>()?.unwrap_or_default(),
+                        4 => {
+                            out.is_not_found = map.next_value::<Option<bool>>()?.unwrap_or_default()
+                        }
+                        5 => out.wrapped = map.next_value()?,
+                        6 => out.stack = map.next_value::<Stack>()?.0,
+                        _ => out.details = map.next_value()?,
+                    }
+                    Ok(())
+                })?;
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(DetailVisitor)
+    }
+}
+
+/// The base64 `stack` field.
+struct Stack(Option<Vec<u8>>);
+
+impl<'de> Deserialize<'de> for Stack {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        stack_from_base64(deserializer).map(Stack)
+    }
+}
 
 fn is_false(value: &bool) -> bool {
     !*value
@@ -204,7 +237,13 @@ impl ErrorDetail {
 
     /// Decodes an ErrorDetail object with Go's key rules.
     pub fn from_json_value(value: Value) -> Result<Self, crate::DecodeError> {
-        crate::wire::decode_value("error detail", value, &ERROR_DETAIL_SHAPE)
+        serde_path_to_error::deserialize(value).map_err(|err| {
+            let path = err.path().to_string();
+            crate::DecodeError::new(
+                "error detail",
+                format!("key {path:?}: {}", err.into_inner()),
+            )
+        })
     }
 }
 

@@ -31,23 +31,59 @@ impl EvidenceStatus {
 }
 
 /// Timing and provenance a Gen 2 plugin attaches to its result.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ResultMetadata {
     /// When the plugin started the check.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Timestamp>,
     /// When the plugin finished the check.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<Timestamp>,
     /// The SDK version that built the plugin.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sdk_version: Option<String>,
     /// The plugin's self-reported identity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub plugin_id: Option<String>,
     /// Duration of the check in nanoseconds.
-    #[serde(default)]
     pub duration_ns: i64,
+}
+
+impl<'de> serde::Deserialize<'de> for ResultMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MetadataVisitor;
+        impl<'de> serde::de::Visitor<'de> for MetadataVisitor {
+            type Value = ResultMetadata;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a metadata object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ResultMetadata, A::Error> {
+                let mut out = ResultMetadata::default();
+                let fields = &[
+                    "start_time",
+                    "end_time",
+                    "sdk_version",
+                    "plugin_id",
+                    "duration_ns",
+                ];
+                crate::wire::visit_fields(map, fields, |field, map| {
+                    match field {
+                        0 => out.start_time = map.next_value()?,
+                        1 => out.end_time = map.next_value()?,
+                        2 => out.sdk_version = map.next_value()?,
+                        3 => out.plugin_id = map.next_value()?,
+                        _ => out.duration_ns = map.next_value::<Option<i64>>()?.unwrap_or_default(),
+                    }
+                    Ok(())
+                })?;
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(MetadataVisitor)
+    }
 }
 
 /// The result of one observation, whatever ABI generation produced it.

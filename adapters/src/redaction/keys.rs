@@ -69,10 +69,26 @@ impl KeyRules {
         }
     }
 
+    /// True when dot-path rules exist (callers need to track paths only then).
+    pub(crate) fn uses_paths(&self) -> bool {
+        !self.paths.is_empty()
+    }
+
     /// True when the value under `key`, reached by the dotted `path`, must be hidden entirely.
     pub(crate) fn is_sensitive(&self, key: &str, path: &str) -> bool {
-        let norm = normalise(key);
-        if self.names.binary_search(&norm).is_ok()
+        let mut buf = [0u8; 64];
+        let owned;
+        let norm: &str = match normalise_ascii(key, &mut buf) {
+            Some(norm) => norm,
+            None => {
+                owned = normalise(key);
+                &owned
+            }
+        };
+        if self
+            .names
+            .binary_search_by(|n| n.as_str().cmp(norm))
+            .is_ok()
             || norm.ends_with("token")
             || SENSITIVE_FRAGMENTS.iter().any(|f| norm.contains(f))
         {
@@ -85,6 +101,22 @@ impl KeyRules {
                     && path.as_bytes()[path.len() - p.len() - 1] == b'.')
         })
     }
+}
+
+/// [`normalise`] without allocating, for the usual short ASCII key.
+fn normalise_ascii<'b>(key: &str, buf: &'b mut [u8; 64]) -> Option<&'b str> {
+    let mut len = 0;
+    for b in key.bytes() {
+        if !b.is_ascii() {
+            return None;
+        }
+        if matches!(b, b'-' | b'_' | b'.' | b' ') {
+            continue;
+        }
+        *buf.get_mut(len)? = b.to_ascii_lowercase();
+        len += 1;
+    }
+    std::str::from_utf8(&buf[..len]).ok()
 }
 
 fn normalise(key: &str) -> String {

@@ -25,7 +25,7 @@ use std::ops::Range;
 use std::sync::{Arc, RwLock};
 
 use reglet_ports::{RedactingStream, RedactionError, Redactor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use keys::DEFAULT_SENSITIVE_KEYS;
 pub use log_writer::{RedactingStderr, RedactingWriter};
@@ -229,9 +229,8 @@ impl Redaction {
     /// pass can only find a rule match that the previous replacement made possible (a token whose
     /// word boundary was hidden by an adjacent secret, say), so it runs the pattern rules only, on
     /// the lines that received new tokens; exact matches cannot reappear.
-    fn redact_fixpoint(&self, text: &[u8]) -> Option<Vec<u8>> {
-        let known = self.known();
-        let spans = merge(self.spans(text, Some(&known)));
+    fn redact_fixpoint(&self, text: &[u8], known: &KnownSecrets) -> Option<Vec<u8>> {
+        let spans = merge(self.spans(text, Some(known)));
         if spans.is_empty() {
             return None;
         }
@@ -254,6 +253,13 @@ impl Redaction {
         Some(out)
     }
 
+    fn redact_str_with(&self, text: &str, known: &KnownSecrets) -> Option<String> {
+        self.redact_fixpoint(text.as_bytes(), known).map(|bytes| {
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        })
+    }
+
     fn mask(&self, value: &mut Value, count: &mut usize) {
         match value {
             Value::String(s) if !s.is_empty() => {
@@ -272,11 +278,15 @@ impl Redaction {
         }
     }
 
+    /// Walks a document: values under sensitive keys or paths are masked whole, every other string
+    /// and every key goes through the text rules. `path` is the dotted path of `value`, kept only
+    /// when path rules exist.
     fn walk(
         &self,
         value: &mut Value,
-        path: &str,
+        path: &mut String,
         depth: usize,
+        known: &KnownSecrets,
         count: &mut usize,
     ) -> Result<(), RedactionError> {
         if depth > MAX_DEPTH {
@@ -286,43 +296,51 @@ impl Redaction {
         }
         match value {
             Value::String(s) => {
-                if let Some(clean) = self.redact_text(s) {
+                if let Some(clean) = self.redact_str_with(s, known) {
                     *s = clean;
                     *count += 1;
                 }
             }
             Value::Array(items) => {
                 for item in items {
-                    self.walk(item, path, depth + 1, count)?;
+                    self.walk(item, path, depth + 1, known, count)?;
                 }
             }
             Value::Object(map) => {
-                let entries = std::mem::take(map);
-                let mut out = Map::with_capacity(entries.len());
-                for (key, mut inner) in entries {
-                    let child = if path.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{path}.{key}")
-                    };
-                    if self.inner.keys.is_sensitive(&key, &child) {
-                        self.mask(&mut inner, count);
-                    } else {
-                        self.walk(&mut inner, &child, depth + 1, count)?;
-                    }
-                    let mut key = match self.redact_text(&key) {
-                        Some(clean) => {
-                            *count += 1;
-                            clean
+                let keys = &self.inner.keys;
+                let mut rename = false;
+                for (key, inner) in map.iter_mut() {
+                    let parent = path.len();
+                    if keys.uses_paths() {
+                        if !path.is_empty() {
+                            path.push('.');
                         }
-                        None => key,
-                    };
-                    while out.contains_key(&key) {
-                        key.push('\'');
+                        path.push_str(key);
                     }
-                    out.insert(key, inner);
+                    if keys.is_sensitive(key, path) {
+                        self.mask(inner, count);
+                    } else {
+                        self.walk(inner, path, depth + 1, known, count)?;
+                    }
+                    path.truncate(parent);
+                    rename |= self.redact_fixpoint(key.as_bytes(), known).is_some();
                 }
-                *map = out;
+                if rename {
+                    let entries = std::mem::take(map);
+                    for (key, inner) in entries {
+                        let mut key = match self.redact_str_with(&key, known) {
+                            Some(clean) => {
+                                *count += 1;
+                                clean
+                            }
+                            None => key,
+                        };
+                        while map.contains_key(&key) {
+                            key.push('\'');
+                        }
+                        map.insert(key, inner);
+                    }
+                }
             }
             _ => {}
         }
@@ -359,19 +377,16 @@ fn merge(mut spans: Vec<Range<usize>>) -> Vec<Range<usize>> {
 
 impl Redactor for Redaction {
     fn redact_text(&self, text: &str) -> Option<String> {
-        self.redact_fixpoint(text.as_bytes()).map(|bytes| {
-            String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-        })
+        self.redact_str_with(text, &self.known())
     }
 
     fn redact_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        self.redact_fixpoint(bytes)
+        self.redact_fixpoint(bytes, &self.known())
     }
 
     fn redact_json(&self, value: &mut Value) -> Result<usize, RedactionError> {
         let mut count = 0;
-        self.walk(value, "", 0, &mut count)?;
+        self.walk(value, &mut String::new(), 0, &self.known(), &mut count)?;
         Ok(count)
     }
 

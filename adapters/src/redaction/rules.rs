@@ -312,12 +312,113 @@ struct CompiledRule {
     assignment: bool,
 }
 
+/// Finds keyword occurrences, case-insensitively.
+///
+/// The fast form lowercases the text once and runs SIMD "packed" searchers (Teddy, at most 64
+/// keywords each) over it; where SIMD is unavailable an ASCII-case-insensitive DFA does the same
+/// job a few times slower. Both report, for every position where a keyword starts, the longest one.
+enum Prefilter {
+    /// Packed searchers for long texts, and the DFA for short ones (keys, most values), where
+    /// copying to lower case would cost more than it saves.
+    Packed(
+        Vec<(aho_corasick::packed::Searcher, Vec<usize>)>,
+        AhoCorasick,
+    ),
+    Dfa(AhoCorasick),
+}
+
+/// Texts shorter than this are scanned by the DFA even when packed searchers exist.
+const PACKED_MIN_LEN: usize = 256;
+
+/// Keywords per packed searcher (Teddy's limit).
+const PACKED_CHUNK: usize = 64;
+
+impl Prefilter {
+    fn new(keywords: &[String]) -> Result<Self, RedactionConfigError> {
+        let mut packed = Vec::new();
+        for (chunk_index, chunk) in keywords.chunks(PACKED_CHUNK).enumerate() {
+            let mut config = aho_corasick::packed::Config::new();
+            config.match_kind(aho_corasick::packed::MatchKind::LeftmostLongest);
+            let mut builder = config.builder();
+            builder.extend(chunk);
+            match builder.build() {
+                Some(searcher) => {
+                    let ids = (0..chunk.len())
+                        .map(|i| chunk_index * PACKED_CHUNK + i)
+                        .collect();
+                    packed.push((searcher, ids));
+                }
+                None => {
+                    packed.clear();
+                    break;
+                }
+            }
+        }
+        let dfa = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(keywords)
+            .map_err(|e| RedactionConfigError::Automaton(e.to_string()))?;
+        Ok(match packed.is_empty() {
+            true => Prefilter::Dfa(dfa),
+            false => Prefilter::Packed(packed, dfa),
+        })
+    }
+
+    /// The DFA form, whatever the CPU supports (for tests of the fallback).
+    #[cfg(test)]
+    fn dfa(keywords: &[String]) -> Self {
+        Prefilter::Dfa(
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(keywords)
+                .unwrap(),
+        )
+    }
+
+    /// `(start, keyword index)` of every keyword occurrence, by position.
+    fn hits(&self, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut hits = Vec::new();
+        match self {
+            Prefilter::Dfa(ac) => super::known::every_start(ac, text, |m| {
+                hits.push((m.start(), m.pattern().as_usize()))
+            }),
+            Prefilter::Packed(_, ac) if text.len() < PACKED_MIN_LEN => {
+                super::known::every_start(ac, text, |m| {
+                    hits.push((m.start(), m.pattern().as_usize()))
+                })
+            }
+            Prefilter::Packed(searchers, _) => {
+                let lower = text.to_ascii_lowercase();
+                for (searcher, ids) in searchers {
+                    let mut at = 0;
+                    while at < lower.len() {
+                        let Some(m) =
+                            searcher.find_in(&lower, aho_corasick::Span::from(at..lower.len()))
+                        else {
+                            break;
+                        };
+                        hits.push((m.start(), ids[m.pattern().as_usize()]));
+                        at = m.start() + 1;
+                    }
+                }
+                if searchers.len() > 1 {
+                    hits.sort_unstable();
+                }
+            }
+        }
+        hits
+    }
+}
+
 /// All pattern rules and the keyword prefilter over them.
 pub(crate) struct RuleSet {
     rules: Vec<CompiledRule>,
-    /// For each keyword (by pattern index), the rules it enables.
+    /// For each keyword (by index), the rules it enables.
     keyword_rules: Vec<Vec<usize>>,
-    prefilter: Option<AhoCorasick>,
+    prefilter: Option<Prefilter>,
     /// Rules without keywords: they run on every text.
     always: Vec<usize>,
 }
@@ -412,14 +513,7 @@ impl RuleSet {
         let prefilter = if unique.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&unique)
-                    .map_err(|e| RedactionConfigError::Automaton(e.to_string()))?,
-            )
+            Some(Prefilter::new(&unique)?)
         };
         Ok(RuleSet {
             rules,
@@ -442,10 +536,7 @@ impl RuleSet {
         let mut window: Option<Range<usize>> = None;
         let mut pending: Vec<usize> = Vec::new();
         let mut multiline_done = false;
-        let mut hits = Vec::new();
-        super::known::every_start(prefilter, text, |m| hits.push(m));
-        for hit in hits {
-            let pos = hit.start();
+        for (pos, keyword) in prefilter.hits(text) {
             if let Some(w) = &window
                 && !w.contains(&pos)
             {
@@ -454,7 +545,7 @@ impl RuleSet {
             if window.as_ref().is_none_or(|w| !w.contains(&pos)) {
                 window = Some(line_window(text, pos));
             }
-            for &rule in &self.keyword_rules[hit.pattern().as_usize()] {
+            for &rule in &self.keyword_rules[keyword] {
                 if !pending.contains(&rule) {
                     pending.push(rule);
                 }

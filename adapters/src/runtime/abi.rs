@@ -2,14 +2,30 @@
 //! travel as packed `(ptr << 32) | len` values.
 
 use reglet_domain::{AbiGeneration, PluginError};
-use wasmtime::{ExternType, FuncType, Module, ValType};
+use wasmtime::{ExternType, FuncType, Module, ModuleExport, ValType};
+
+/// Direct handles to the exports each call needs, resolved once at load instead of by name in
+/// every fresh instance.
+#[derive(Clone, Copy)]
+pub(crate) struct ExportHandles {
+    pub(crate) memory: ModuleExport,
+    pub(crate) allocate: ModuleExport,
+    pub(crate) deallocate: Option<ModuleExport>,
+    pub(crate) initialize: Option<ModuleExport>,
+    pub(crate) observe: ModuleExport,
+}
+
+impl std::fmt::Debug for ExportHandles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExportHandles")
+    }
+}
 
 /// The exports a plugin is called through, checked at load.
 #[derive(Debug, Clone)]
 pub(crate) struct Exports {
+    pub(crate) handles: ExportHandles,
     pub(crate) generation: AbiGeneration,
-    pub(crate) initialize: bool,
-    pub(crate) deallocate: bool,
     /// `describe` (Gen 1) or `_manifest` (Gen 2).
     pub(crate) describe: &'static str,
     /// `schema` (Gen 1); Gen 2 carries the schema in its manifest.
@@ -105,10 +121,22 @@ pub(crate) fn inspect(module: &Module, plugin: &str) -> Result<Exports, PluginEr
                 ))),
             }
         };
+    let initialize = optional("_initialize", &[], &[])?;
+    let deallocate = optional("deallocate", &[I32, I32], &[])?;
+    let handle = |name: &str| {
+        module
+            .get_export_index(name)
+            .expect("the export was found above")
+    };
     Ok(Exports {
+        handles: ExportHandles {
+            memory: handle("memory"),
+            allocate: handle("allocate"),
+            deallocate: deallocate.then(|| handle("deallocate")),
+            initialize: initialize.then(|| handle("_initialize")),
+            observe: handle(observe),
+        },
         generation,
-        initialize: optional("_initialize", &[], &[])?,
-        deallocate: optional("deallocate", &[I32, I32], &[])?,
         describe,
         schema,
         observe,
@@ -139,14 +167,15 @@ pub(crate) fn pack(ptr: u32, len: u32) -> u64 {
     (u64::from(ptr) << 32) | u64::from(len)
 }
 
-/// Copies the result a guest export returned, refusing null, out-of-bounds and oversized results.
-pub(crate) fn read_result(
-    memory: &[u8],
+/// The result a guest export returned, in its memory; null, out-of-bounds and oversized results
+/// are refused.
+pub(crate) fn read_result<'m>(
+    memory: &'m [u8],
     packed: u64,
     max: usize,
     plugin: &str,
     export: &str,
-) -> Result<Vec<u8>, PluginError> {
+) -> Result<&'m [u8], PluginError> {
     let (ptr, len) = unpack(packed);
     if ptr == 0 || len == 0 {
         return Err(PluginError::execution(format!(
@@ -167,7 +196,7 @@ pub(crate) fn read_result(
             memory.len()
         )));
     }
-    Ok(memory[start..end].to_vec())
+    Ok(&memory[start..end])
 }
 
 #[cfg(test)]
@@ -192,7 +221,7 @@ mod tests {
     fn detects_generations() {
         let exports = inspect(&module(GEN1), "p").unwrap();
         assert_eq!(exports.generation, AbiGeneration::Gen1);
-        assert!(exports.initialize && exports.deallocate);
+        assert!(exports.handles.initialize.is_some() && exports.handles.deallocate.is_some());
         let gen2 = GEN1
             .replace("\"describe\"", "\"_manifest\"")
             .replace("\"observe\"", "\"_observe\"");

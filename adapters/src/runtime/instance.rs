@@ -50,27 +50,22 @@ pub(crate) async fn instantiate(
         .instantiate_async(&mut store)
         .await
         .map_err(|e| classify(e, name, "instantiation", budget))?;
-    let fail = |e: wasmtime::Error| PluginError::execution(format!("plugin {name}: {e:#}"));
+    let handles = plugin.exports.handles;
     let memory = instance
-        .get_memory(&mut store, "memory")
+        .get_module_export(&mut store, &handles.memory)
+        .and_then(wasmtime::Extern::into_memory)
         .ok_or_else(|| PluginError::execution(format!("plugin {name} lost its memory export")))?;
-    let allocate = instance
-        .get_typed_func::<u32, u32>(&mut store, "allocate")
-        .map_err(fail)?;
-    let deallocate = match plugin.exports.deallocate {
-        true => Some(
-            instance
-                .get_typed_func::<(u32, u32), ()>(&mut store, "deallocate")
-                .map_err(fail)?,
-        ),
-        false => None,
+    let allocate = typed::<u32, u32>(&instance, &mut store, &handles.allocate, name)?;
+    let deallocate = match &handles.deallocate {
+        Some(handle) => Some(typed::<(u32, u32), ()>(
+            &instance, &mut store, handle, name,
+        )?),
+        None => None,
     };
     store.data_mut().memory = Some(memory);
     store.data_mut().allocate = Some(allocate.clone());
-    if plugin.exports.initialize {
-        let init = instance
-            .get_typed_func::<(), ()>(&mut store, "_initialize")
-            .map_err(fail)?;
+    if let Some(handle) = &handles.initialize {
+        let init = typed::<(), ()>(&instance, &mut store, handle, name)?;
         init.call_async(&mut store, ()).await.map_err(|e| {
             let inner = classify(e, name, "_initialize", budget);
             PluginError::new(
@@ -86,6 +81,21 @@ pub(crate) async fn instantiate(
         allocate,
         deallocate,
     })
+}
+
+/// The typed function behind an export handle (its type was checked at load).
+fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+    instance: &wasmtime::Instance,
+    store: &mut Store<HostState>,
+    handle: &wasmtime::ModuleExport,
+    plugin: &str,
+) -> Result<TypedFunc<P, R>, PluginError> {
+    instance
+        .get_module_export(&mut *store, handle)
+        .and_then(wasmtime::Extern::into_func)
+        .ok_or_else(|| PluginError::execution(format!("plugin {plugin} lost an export")))?
+        .typed::<P, R>(&*store)
+        .map_err(|e| PluginError::execution(format!("plugin {plugin}: {e:#}")))
 }
 
 impl Instance {
@@ -123,19 +133,22 @@ impl Instance {
             plugin.limits.max_result_bytes,
             name,
             export,
-        )?;
+        )?
+        .to_vec();
         self.free(abi::unpack(packed)).await;
         Ok(Some(bytes))
     }
 
-    /// Writes `input` into guest memory through `allocate`, calls `export(ptr, len)` and returns
-    /// the result bytes. Both buffers are handed back through `deallocate`, as the ABI requires.
-    pub(crate) async fn call_observe(
+    /// Writes `input` into guest memory through `allocate`, calls `export(ptr, len)` and decodes
+    /// the result with `decode`. Both buffers are handed back through `deallocate`, as the ABI
+    /// requires.
+    pub(crate) async fn call_observe<T>(
         &mut self,
         plugin: &PluginInner,
         exports: &Exports,
         input: &[u8],
-    ) -> Result<Vec<u8>, PluginError> {
+        decode: impl FnOnce(&[u8]) -> Result<T, PluginError>,
+    ) -> Result<T, PluginError> {
         let name = plugin.name.as_str();
         let budget = self.budget();
         let export = exports.observe;
@@ -162,24 +175,28 @@ impl Instance {
                     "allocate({len}) of plugin {name} returned {ptr:#x}, outside its memory"
                 ))
             })?;
-        let func = self
-            .instance
-            .get_typed_func::<(u32, u32), u64>(&mut self.store, export)
-            .map_err(|e| PluginError::execution(format!("plugin {name}: {e:#}")))?;
+        let func = typed::<(u32, u32), u64>(
+            &self.instance,
+            &mut self.store,
+            &exports.handles.observe,
+            name,
+        )?;
         let packed = func
             .call_async(&mut self.store, (ptr, len))
             .await
             .map_err(|e| classify(e, name, &format!("{export}()"), budget))?;
-        let bytes = abi::read_result(
+        // Decoded in place, before the buffers are handed back: no copy of the result.
+        let decoded = abi::read_result(
             self.memory.data(&self.store),
             packed,
             plugin.limits.max_result_bytes,
             name,
             export,
-        )?;
+        )
+        .and_then(decode);
         self.free(abi::unpack(packed)).await;
         self.free((ptr, len)).await;
-        Ok(bytes)
+        decoded
     }
 
     /// Hands a buffer back to the guest. A failure here cannot affect the result already copied

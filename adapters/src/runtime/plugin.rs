@@ -273,7 +273,7 @@ impl Plugin {
         self.check_open()?;
         let budget = deadline.saturating_duration_since(Instant::now());
         let inner = self.inner.clone();
-        let input = config.to_json_bytes();
+        let input = config.json();
         let call = async move {
             let mut instance = match inner.take_warm() {
                 Some(mut instance) => {
@@ -283,16 +283,17 @@ impl Plugin {
                 None => instantiate(&inner, deadline).await?,
             };
             PluginInner::refill(&inner);
-            let bytes = instance
-                .call_observe(&inner, &inner.exports, &input)
-                .await?;
-            drop(instance);
-            Evidence::decode(inner.exports.generation, &bytes).map_err(|e| {
-                PluginError::invalid_result(format!(
-                    "{}() of plugin {} returned {e}",
-                    inner.exports.observe, inner.name
-                ))
-            })
+            let decode = |bytes: &[u8]| {
+                Evidence::decode(inner.exports.generation, bytes).map_err(|e| {
+                    PluginError::invalid_result(format!(
+                        "{}() of plugin {} returned {e}",
+                        inner.exports.observe, inner.name
+                    ))
+                })
+            };
+            instance
+                .call_observe(&inner, &inner.exports, input, decode)
+                .await
         };
         let mut evidence = tokio::time::timeout_at(deadline.into(), call)
             .await

@@ -104,7 +104,7 @@ impl HostState {
         let wasi = WasiState::new(
             plugin.sandbox.clone(),
             plugin.env.clone(),
-            plugin.redactor.as_ref(),
+            plugin.redactor.clone(),
             plugin.name.clone(),
         );
         HostState {

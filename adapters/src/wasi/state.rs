@@ -43,7 +43,9 @@ pub(crate) enum Fd {
 
 /// A standard stream of the guest, redacted and logged line by line with the plugin's name.
 pub(crate) struct Output {
-    stream: Box<dyn RedactingStream>,
+    redactor: Arc<dyn Redactor>,
+    /// Created on the first write: most plugins never write.
+    stream: Option<Box<dyn RedactingStream>>,
     name: &'static str,
     plugin: Arc<str>,
     left: usize,
@@ -51,9 +53,10 @@ pub(crate) struct Output {
 }
 
 impl Output {
-    fn new(redactor: &dyn Redactor, name: &'static str, plugin: Arc<str>) -> Self {
+    fn new(redactor: Arc<dyn Redactor>, name: &'static str, plugin: Arc<str>) -> Self {
         Output {
-            stream: redactor.stream(),
+            redactor,
+            stream: None,
             name,
             plugin,
             left: OUTPUT_BUDGET,
@@ -66,7 +69,8 @@ impl Output {
         self.left -= take;
         self.dropped += (bytes.len() - take) as u64;
         if take > 0 {
-            let ready = self.stream.push(&bytes[..take]);
+            let stream = self.stream.get_or_insert_with(|| self.redactor.stream());
+            let ready = stream.push(&bytes[..take]);
             self.emit(&ready);
         }
     }
@@ -86,8 +90,10 @@ impl Output {
 
 impl Drop for Output {
     fn drop(&mut self) {
-        let rest = self.stream.finish();
-        self.emit(&rest);
+        if let Some(mut stream) = self.stream.take() {
+            let rest = stream.finish();
+            self.emit(&rest);
+        }
         if self.dropped > 0 {
             tracing::warn!(
                 target: "reglet::plugin",
@@ -115,7 +121,7 @@ impl WasiState {
     pub(crate) fn new(
         sandbox: Arc<Sandbox>,
         env: Arc<[String]>,
-        redactor: &dyn Redactor,
+        redactor: Arc<dyn Redactor>,
         plugin: Arc<str>,
     ) -> Self {
         let mut fds = vec![Some(Fd::Stdin), Some(Fd::Stdout), Some(Fd::Stderr)];
@@ -131,7 +137,7 @@ impl WasiState {
             fds,
             sandbox,
             env,
-            stdout: Output::new(redactor, "stdout", plugin.clone()),
+            stdout: Output::new(redactor.clone(), "stdout", plugin.clone()),
             stderr: Output::new(redactor, "stderr", plugin),
         }
     }

@@ -44,11 +44,11 @@ fn harness(grants: &[&str]) -> Harness {
     let grants: Vec<String> = grants.iter().map(|g| g.replace("ROOT", &root)).collect();
     let (sandbox, warnings) = Sandbox::from_grants(&GrantSet::parse_all(&grants).unwrap());
     assert!(warnings.is_empty(), "{warnings:?}");
-    let redactor = Redaction::new(RedactionConfig::default()).unwrap();
+    let redactor = Arc::new(Redaction::new(RedactionConfig::default()).unwrap());
     let wasi = WasiState::new(
         Arc::new(sandbox),
         Arc::from(vec!["A=1".to_owned(), "LONGER=two".to_owned()]),
-        &redactor,
+        redactor,
         Arc::from("test"),
     );
     Harness {

@@ -1,35 +1,54 @@
 //! Gen 1 documents: Evidence with Go's capitalised keys, and the `describe` PluginInfo.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
-use super::{DecodeError, LEAF, Shape, decode, null_as_default};
-use crate::error_detail::{ERROR_DETAIL_SHAPE, ErrorDetail};
+use super::{DecodeError, LEAF, decode, decode_direct, visit_fields};
+use crate::error_detail::ErrorDetail;
 use crate::evidence::{Evidence, EvidenceStatus};
 use crate::grants::GrantSet;
 use crate::plugin_info::PluginInfo;
 use crate::timestamp::Timestamp;
 
-static EVIDENCE_SHAPE: Shape = Shape::Object(&[
-    ("Status", &LEAF),
-    ("Error", &ERROR_DETAIL_SHAPE),
-    ("Timestamp", &LEAF),
-    ("Data", &LEAF),
-    ("Raw", &LEAF),
-]);
-
-#[derive(Deserialize, Serialize)]
+/// The Go SDK's Evidence struct, decoded with Go's rules in one pass over the bytes.
+#[derive(Default)]
 struct WireEvidence {
-    #[serde(rename = "Status", default, deserialize_with = "null_as_default")]
     status: bool,
-    #[serde(rename = "Error", default)]
     error: Option<ErrorDetail>,
-    #[serde(rename = "Timestamp", default)]
     timestamp: Option<Timestamp>,
-    #[serde(rename = "Data", default)]
     data: Option<Map<String, Value>>,
-    #[serde(rename = "Raw", default)]
     raw: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for WireEvidence {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EvidenceVisitor;
+        impl<'de> serde::de::Visitor<'de> for EvidenceVisitor {
+            type Value = WireEvidence;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an Evidence object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<WireEvidence, A::Error> {
+                let mut out = WireEvidence::default();
+                let fields = &["Status", "Error", "Timestamp", "Data", "Raw"];
+                visit_fields(map, fields, |field, map| {
+                    match field {
+                        0 => out.status = map.next_value::<Option<bool>>()?.unwrap_or_default(),
+                        1 => out.error = map.next_value()?,
+                        2 => out.timestamp = map.next_value()?,
+                        3 => out.data = map.next_value()?,
+                        _ => out.raw = map.next_value()?,
+                    }
+                    Ok(())
+                })?;
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(EvidenceVisitor)
+    }
 }
 
 /// Decodes a Gen 1 Evidence document (`observe`'s result).
@@ -37,7 +56,7 @@ struct WireEvidence {
 /// `Status: false` with an `Error` means the check could not run and becomes
 /// [`EvidenceStatus::Error`]; without an `Error` it is a plain [`EvidenceStatus::Failure`].
 pub fn decode_evidence(bytes: &[u8]) -> Result<Evidence, DecodeError> {
-    let wire: WireEvidence = decode("evidence", bytes, &EVIDENCE_SHAPE)?;
+    let wire: WireEvidence = decode_direct("evidence", bytes)?;
     let status = match (wire.status, &wire.error) {
         (true, _) => EvidenceStatus::Success,
         (false, Some(_)) => EvidenceStatus::Error,

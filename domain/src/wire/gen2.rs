@@ -1,48 +1,70 @@
 //! Gen 2 documents: the `_observe` Result and the `_manifest` Manifest.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::{DecodeError, LEAF, Shape, decode, null_as_default};
-use crate::error_detail::{ERROR_DETAIL_SHAPE, ErrorDetail};
+use super::{DecodeError, decode, decode_direct, visit_fields};
+use crate::error_detail::ErrorDetail;
 use crate::evidence::{Evidence, EvidenceStatus, ResultMetadata};
 use crate::manifest::{MANIFEST_SHAPE, PluginManifest};
 use crate::timestamp::Timestamp;
 
-static METADATA_SHAPE: Shape = Shape::Object(&[
-    ("start_time", &LEAF),
-    ("end_time", &LEAF),
-    ("sdk_version", &LEAF),
-    ("plugin_id", &LEAF),
-    ("duration_ns", &LEAF),
-]);
-
-static RESULT_SHAPE: Shape = Shape::Object(&[
-    ("timestamp", &LEAF),
-    ("data", &LEAF),
-    ("metadata", &METADATA_SHAPE),
-    ("error", &ERROR_DETAIL_SHAPE),
-    ("status", &LEAF),
-    ("message", &LEAF),
-    ("raw", &LEAF),
-]);
-
-#[derive(Deserialize, Serialize)]
+/// The Gen 2 SDK's Result struct, decoded with Go's rules in one pass over the bytes.
+#[derive(Default, Serialize)]
 struct WireResult {
-    #[serde(default)]
     timestamp: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<Map<String, Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<ResultMetadata>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorDetail>,
-    #[serde(default, deserialize_with = "null_as_default")]
     status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     raw: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for WireResult {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ResultVisitor;
+        impl<'de> serde::de::Visitor<'de> for ResultVisitor {
+            type Value = WireResult;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Result object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<WireResult, A::Error> {
+                let mut out = WireResult::default();
+                let fields = &[
+                    "timestamp",
+                    "data",
+                    "metadata",
+                    "error",
+                    "status",
+                    "message",
+                    "raw",
+                ];
+                visit_fields(map, fields, |field, map| {
+                    match field {
+                        0 => out.timestamp = map.next_value()?,
+                        1 => out.data = map.next_value()?,
+                        2 => out.metadata = map.next_value()?,
+                        3 => out.error = map.next_value()?,
+                        4 => out.status = map.next_value::<Option<String>>()?.unwrap_or_default(),
+                        5 => out.message = map.next_value()?,
+                        _ => out.raw = map.next_value()?,
+                    }
+                    Ok(())
+                })?;
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(ResultVisitor)
+    }
 }
 
 /// Decodes a Gen 2 Result document (`_observe`'s result).
@@ -50,7 +72,7 @@ struct WireResult {
 /// A missing status is read as `error` when an error is attached and `failure` otherwise (Go's zero
 /// value is never "success"); an unknown status string is an error that names it.
 pub fn decode_result(bytes: &[u8]) -> Result<Evidence, DecodeError> {
-    let wire: WireResult = decode("result", bytes, &RESULT_SHAPE)?;
+    let wire: WireResult = decode_direct("result", bytes)?;
     let status = match wire.status.as_str() {
         "success" => EvidenceStatus::Success,
         "failure" => EvidenceStatus::Failure,

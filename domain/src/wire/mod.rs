@@ -134,6 +134,90 @@ fn fold_eq(a: &str, b: &str) -> bool {
     }
 }
 
+/// An object key as it comes from the parser, borrowed when it has no escapes.
+struct Key<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Walks a JSON object the way Go decodes into a struct: each key is matched to one of `fields`
+/// (exactly, else case-insensitively), later keys overwrite earlier ones, unknown keys are
+/// skipped. `field` is called with the index of the matched field to read its value.
+pub(crate) fn visit_fields<'de, A, F>(
+    mut map: A,
+    fields: &[&str],
+    mut field: F,
+) -> Result<(), A::Error>
+where
+    A: serde::de::MapAccess<'de>,
+    F: FnMut(usize, &mut A) -> Result<(), A::Error>,
+{
+    while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+        let index = fields
+            .iter()
+            .position(|f| *f == key)
+            .or_else(|| fields.iter().position(|f| fold_eq(f, &key)));
+        match index {
+            Some(i) => field(i, &mut map)?,
+            None => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decodes `bytes` straight into `T` (whose `Deserialize` matches keys Go's way), with
+/// path-bearing errors.
+pub(crate) fn decode_direct<T: DeserializeOwned>(
+    what: &str,
+    bytes: &[u8],
+) -> Result<T, DecodeError> {
+    // A successful parse implies valid UTF-8. Tracking the path of every value costs a third of
+    // the decode, so both are done only to explain a failure.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
+    if let Err(err) = std::str::from_utf8(bytes) {
+        return Err(DecodeError::new(
+            what,
+            format!("not valid UTF-8 (byte {})", err.valid_up_to()),
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            DecodeError::new(what, format!("not valid JSON: {inner}"))
+        } else if path == "." {
+            DecodeError::new(what, inner.to_string())
+        } else {
+            DecodeError::new(what, format!("key {path:?}: {inner}"))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|err| DecodeError::new(what, format!("not valid JSON: {err}")))?;
+    Ok(value)
+}
+
 /// Parses `bytes` as JSON, canonicalises it against `shape` and decodes it, with path-bearing errors.
 pub(crate) fn decode<T: DeserializeOwned>(
     what: &str,

@@ -260,3 +260,35 @@ fn custom_rules_and_switching_builtins_off() {
     .unwrap_err();
     assert!(bad.to_string().contains("\"broken\""), "{bad}");
 }
+
+mod prefilter {
+    use super::super::Prefilter;
+    use proptest::prelude::*;
+
+    fn keywords() -> Vec<String> {
+        // More than one packed chunk, overlapping keywords, and very short ones.
+        let mut k: Vec<String> = (0..70).map(|i| format!("kw{i:02}x")).collect();
+        k.extend(["sk", "key", "apikey", "auth", "authorization", "://", "eyj"].map(String::from));
+        k
+    }
+
+    proptest! {
+        #[test]
+        fn packed_and_dfa_agree(text in "[a-zA-Z0-9:/ _]{0,700}", insert in prop::collection::vec((0usize..300, 0usize..77), 0..6)) {
+            let keywords = keywords();
+            let mut text = text.into_bytes();
+            for (at, k) in insert {
+                let at = at.min(text.len());
+                let word = keywords[k].to_ascii_uppercase();
+                text.splice(at..at, word.bytes());
+            }
+            let packed = Prefilter::new(&keywords).unwrap();
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("ssse3") {
+                prop_assert!(matches!(packed, Prefilter::Packed(..)), "SIMD is available, so the packed form is used");
+            }
+            let dfa = Prefilter::dfa(&keywords);
+            prop_assert_eq!(packed.hits(&text), dfa.hits(&text));
+        }
+    }
+}
