@@ -4,7 +4,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn reglet() -> Command {
-    Command::cargo_bin("reglet").expect("the reglet binary is built for tests")
+    Command::new(env!("CARGO_BIN_EXE_reglet"))
 }
 
 #[test]
