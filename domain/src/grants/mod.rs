@@ -33,7 +33,7 @@ pub use host::{HostPattern, RequestedHost, canonical_ip, parse_ip_literal};
 pub(crate) use json::GRANT_SET_SHAPE;
 pub use network::{NetworkGrant, PortRange};
 pub use path::{PathPattern, normalize_path};
-pub use risk::{RiskFactor, RiskLevel, RiskReport};
+pub use risk::{RiskFactor, RiskLevel, RiskReport, is_code_runner};
 
 /// Something a plugin asks the host to do, to be checked against its grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +190,16 @@ impl GrantSet {
             return false;
         };
         self.fs.iter().any(|g| g.matches(access, &path))
+    }
+
+    /// True when `command` is granted by a pattern that names it, not by a wildcard: what running a
+    /// shell or an interpreter requires.
+    pub fn names_command(&self, command: &str) -> bool {
+        self.exec.iter().any(|p| match p {
+            ExecPattern::Any => false,
+            ExecPattern::Path(path) => path.is_literal() && p.matches(command),
+            ExecPattern::Name(name) => name == command,
+        })
     }
 
     /// True when connections to private, loopback, link-local and other non-public addresses are

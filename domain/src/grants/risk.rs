@@ -141,7 +141,9 @@ const SENSITIVE_DIRS: &[&str] = &[
     "/", "/etc", "/root", "/home", "/proc", "/var", "/usr", "/sys", "/dev", "/boot", "/run",
 ];
 
-fn is_code_runner(name: &str) -> bool {
+/// True when the program `name` (a file name such as `bash` or `python3.12`) runs arbitrary code
+/// given the right arguments: shells, interpreters and launchers.
+pub fn is_code_runner(name: &str) -> bool {
     let stem = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
     CODE_RUNNERS.contains(&name) || CODE_RUNNERS.contains(&stem)
 }

@@ -136,6 +136,20 @@ fn env_and_exec_requests() {
 }
 
 #[test]
+fn naming_a_command_is_more_than_matching_it() {
+    let grants = set(&["exec:/bin/*", "exec:/usr/bin/python3", "exec:sh"]);
+    assert!(grants.allows(&AccessRequest::Exec("/bin/bash")));
+    assert!(
+        !grants.names_command("/bin/bash"),
+        "a wildcard does not name bash"
+    );
+    assert!(grants.names_command("/usr/bin/python3"));
+    assert!(grants.names_command("/usr/bin/../bin/python3"));
+    assert!(grants.names_command("sh"));
+    assert!(!set(&["exec:**"]).names_command("/bin/sh"));
+}
+
+#[test]
 fn requests_display_as_the_grant_they_need() {
     assert_eq!(
         connect("Example.com", 443).to_string(),
