@@ -6,9 +6,10 @@
 #![deny(missing_docs)]
 
 pub mod host;
+pub mod net;
 pub mod redaction;
 pub mod runtime;
 mod wasi;
 
-pub use host::HostServices;
+pub use host::{HostLimits, HostServices, HostServicesBuilder};
 pub use runtime::{CompilationCache, Plugin, Runtime, RuntimeError, RuntimeOptions};
