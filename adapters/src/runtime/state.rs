@@ -11,7 +11,6 @@ use crate::host::HostServices;
 use crate::wasi::{Sandbox, WasiState, WasiView};
 
 /// What every instance of one plugin shares: identity, grants, and the services it may reach.
-#[allow(dead_code)] // grants and services are read by the I/O host functions
 pub(crate) struct PluginContext {
     pub(crate) name: Arc<str>,
     pub(crate) grants: GrantSet,
@@ -20,6 +19,25 @@ pub(crate) struct PluginContext {
     pub(crate) env: Arc<[String]>,
     pub(crate) memory_limit: usize,
     pub(crate) services: Arc<HostServices>,
+}
+
+#[cfg(test)]
+impl PluginContext {
+    /// A context with these grants and services, nothing mounted, the default redactor.
+    pub(crate) fn for_tests(grants: GrantSet, services: HostServices) -> Self {
+        PluginContext {
+            name: Arc::from("test"),
+            grants,
+            redactor: Arc::new(
+                crate::redaction::Redaction::new(crate::redaction::RedactionConfig::default())
+                    .expect("the default redaction builds"),
+            ),
+            sandbox: Arc::new(Sandbox::from_grants(&GrantSet::new()).0),
+            env: Arc::from(Vec::<String>::new()),
+            memory_limit: 64 << 20,
+            services: Arc::new(services),
+        }
+    }
 }
 
 /// The instance grew (or was instantiated) past its memory limit.

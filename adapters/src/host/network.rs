@@ -1,0 +1,96 @@
+//! Where a plugin may connect: the grant check, one resolution, and the SSRF filter, in that
+//! order, before any byte is sent.
+//!
+//! Every connection a host function makes goes through [`vet`]. The name is resolved exactly
+//! once; every address is classified; the connection then goes to an address from that vetted
+//! list, never to a second lookup's answer. So a resolver that answers differently the second
+//! time (DNS rebinding) cannot steer the connection anywhere that was not checked.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use reglet_domain::{AccessRequest, ErrorDetail, ErrorType};
+
+use super::ssrf::{blocked_range, literal_address};
+use crate::runtime::state::PluginContext;
+
+/// A destination that passed every check: the name as given, and the addresses to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Destination {
+    pub(crate) host: String,
+    pub(crate) addrs: Vec<SocketAddr>,
+}
+
+/// The capability error a guest SDK decodes, naming the grant that would allow the request.
+pub(crate) fn capability_denied(request: &AccessRequest<'_>) -> ErrorDetail {
+    ErrorDetail::new(
+        ErrorType::Capability,
+        format!("permission denied: capability denied: {request}"),
+    )
+}
+
+/// Checks `host:port` against the plugin's grants, resolves it once, and keeps the addresses the
+/// SSRF filter allows.
+pub(crate) async fn vet(
+    plugin: &PluginContext,
+    host: &str,
+    port: u16,
+    deadline: Instant,
+) -> Result<Destination, ErrorDetail> {
+    let request = AccessRequest::Connect { host, port };
+    if !plugin.grants.allows(&request) {
+        return Err(capability_denied(&request));
+    }
+    let ips: Vec<IpAddr> = match literal_address(host) {
+        Some(ip) => vec![ip],
+        None => {
+            let timeout = deadline.saturating_duration_since(Instant::now());
+            let found = plugin
+                .services
+                .dns
+                .resolve_ips(host, timeout)
+                .await
+                .map_err(|e| super::net_error_detail(&e, "resolve"))?;
+            if found.is_empty() {
+                return Err(ErrorDetail::new(
+                    ErrorType::Network,
+                    format!("{host} has no addresses"),
+                )
+                .not_found());
+            }
+            found
+        }
+    };
+    let private_allowed = plugin.grants.allows_private_networks();
+    let mut refused = None;
+    let mut addrs = Vec::new();
+    for ip in ips {
+        match blocked_range(ip) {
+            Some(range) if !private_allowed => {
+                refused.get_or_insert((ip, range));
+            }
+            _ => addrs.push(SocketAddr::new(ip, port)),
+        }
+    }
+    if addrs.is_empty() {
+        let (ip, range) = refused.expect("every address was refused");
+        let named = if host == ip.to_string() {
+            format!("destination IP {ip}")
+        } else {
+            format!("destination {host} resolves to {ip}, which")
+        };
+        return Err(ErrorDetail::new(
+            ErrorType::SsrfProtection,
+            format!(
+                "SSRF protection: {named} is {range}; this needs the network:outbound:private capability"
+            ),
+        ));
+    }
+    Ok(Destination {
+        host: host.to_owned(),
+        addrs,
+    })
+}
+
+#[cfg(test)]
+mod tests;

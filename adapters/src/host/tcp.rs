@@ -1,0 +1,161 @@
+//! `tcp_connect`: a TCP connection test, optionally with a TLS handshake, reported field by field.
+//! A certificate that fails verification is reported (connected, the TLS details, the reason)
+//! rather than hidden behind an opaque failure.
+
+use std::time::{Duration, Instant};
+
+use reglet_domain::{ErrorDetail, ErrorType};
+use reglet_ports::{TcpConnectRequest, TlsInfo};
+use serde_json::{Map, Value, json};
+
+use super::network::vet;
+use super::requests::{
+    BadRequest, Fields, bad_request, base_for, call_context, earliest, error_document, parse,
+};
+use super::{Call, net_error_detail};
+
+const FUNCTION: &str = "tcp_connect";
+
+/// The fields of a connection target that TCP and SMTP share.
+pub(crate) struct Target {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) timeout: Option<Duration>,
+}
+
+/// Reads `host`, `port` (a string or a number) and `timeout_ms`.
+pub(crate) fn target(fields: &Fields<'_>) -> Result<Target, BadRequest> {
+    let host = fields.string("host")?.unwrap_or_default();
+    let port = fields.string_or_number("port")?.unwrap_or_default();
+    if host.is_empty() {
+        return Err(BadRequest("host is required".into()));
+    }
+    let port: u16 = port.parse().ok().filter(|p| *p != 0).ok_or_else(|| {
+        BadRequest(format!(
+            "port {port:?} is not a port number from 1 to 65535"
+        ))
+    })?;
+    let timeout = fields
+        .int("timeout_ms")?
+        .filter(|ms| *ms > 0)
+        .map(|ms| Duration::from_millis(ms as u64));
+    Ok(Target {
+        host,
+        port,
+        timeout,
+    })
+}
+
+/// The TLS fields of an answer, with `tls_verified` and, when verification failed, the reason
+/// both as `tls_error` and as the answer's `error` (so an older plugin cannot mistake an invalid
+/// certificate for a good one).
+pub(crate) fn tls_fields(doc: &mut Map<String, Value>, tls: &TlsInfo) {
+    doc.insert("tls".into(), json!(true));
+    doc.insert("tls_version".into(), json!(tls.version));
+    doc.insert("tls_cipher_suite".into(), json!(tls.cipher_suite));
+    doc.insert("tls_server_name".into(), json!(tls.server_name));
+    if let Some(subject) = &tls.cert_subject {
+        doc.insert("tls_cert_subject".into(), json!(subject));
+    }
+    if let Some(issuer) = &tls.cert_issuer {
+        doc.insert("tls_cert_issuer".into(), json!(issuer));
+    }
+    if let Some(not_after) = &tls.cert_not_after {
+        doc.insert("tls_cert_not_after".into(), json!(not_after.to_string()));
+    }
+    doc.insert(
+        "tls_verified".into(),
+        json!(tls.verification_error.is_none()),
+    );
+    if let Some(reason) = &tls.verification_error {
+        doc.insert("tls_error".into(), json!(reason));
+        let error = ErrorDetail::new(
+            ErrorType::Other("tls".into()),
+            format!("certificate verification failed: {reason}"),
+        )
+        .with_code("certificate_verify");
+        doc.insert(
+            "error".into(),
+            serde_json::to_value(error).expect("errors serialise"),
+        );
+    }
+}
+
+pub(crate) async fn tcp_connect(call: Call, bytes: Vec<u8>) -> Value {
+    let base = base_for(FUNCTION);
+    let decoded = parse(&bytes).and_then(|map| {
+        let fields = Fields(&map);
+        Ok((
+            target(&fields)?,
+            fields.bool("tls")?,
+            call_context(&fields)?,
+        ))
+    });
+    let (target, tls, context) = match decoded {
+        Ok(d) => d,
+        Err(e) => return bad_request(base, &e),
+    };
+    let address = format!("{}:{}", target.host, target.port);
+    let mut base = base;
+    base["address"] = json!(address);
+    if context.canceled {
+        return error_document(
+            base,
+            ErrorDetail::new(ErrorType::Timeout, "the plugin cancelled the connection").timed_out(),
+        );
+    }
+    let limits = call.services().limits;
+    let timeout = target.timeout.unwrap_or(limits.connect_timeout);
+    let deadline = earliest([
+        Some(call.deadline),
+        context.deadline,
+        Some(Instant::now() + timeout),
+    ]);
+    let dest = match vet(&call.plugin, &target.host, target.port, deadline).await {
+        Ok(d) => d,
+        Err(error) => {
+            call.refused(FUNCTION, &error);
+            return error_document(base, error);
+        }
+    };
+    call.allowed(FUNCTION, &address);
+    let mut last_error = None;
+    for addr in dest.addrs.iter().take(3) {
+        let request = TcpConnectRequest {
+            host: target.host.clone(),
+            addr: *addr,
+            tls,
+            timeout: deadline.saturating_duration_since(Instant::now()),
+        };
+        match tokio::time::timeout_at(deadline.into(), call.services().tcp.connect(request)).await {
+            Ok(Ok(report)) => {
+                let mut doc = Map::new();
+                doc.insert("connected".into(), json!(true));
+                doc.insert("address".into(), json!(address));
+                doc.insert("remote_addr".into(), json!(report.remote_addr.to_string()));
+                doc.insert("local_addr".into(), json!(report.local_addr.to_string()));
+                doc.insert(
+                    "response_time_ms".into(),
+                    json!(report.elapsed.as_millis() as u64),
+                );
+                if let Some(info) = &report.tls {
+                    tls_fields(&mut doc, info);
+                }
+                return Value::Object(doc);
+            }
+            Ok(Err(e)) => last_error = Some(net_error_detail(&e, FUNCTION)),
+            Err(_) => {
+                last_error = Some(
+                    ErrorDetail::new(
+                        ErrorType::Timeout,
+                        format!("connecting to {address} timed out"),
+                    )
+                    .timed_out()
+                    .with_code(FUNCTION),
+                );
+                break;
+            }
+        }
+    }
+    error_document(base, last_error.expect("at least one address was tried"))
+}
