@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use reglet_domain::{AccessRequest, ErrorDetail, ErrorType};
 
-use super::ssrf::{blocked_range, literal_address};
+use super::ssrf::{blocked_range, is_instance_metadata, literal_address};
 use crate::runtime::state::PluginContext;
 
 /// A destination that passed every check: the name as given, and the addresses to use.
@@ -65,31 +65,49 @@ pub(crate) async fn vet(
     let mut refused = None;
     let mut addrs = Vec::new();
     for ip in ips {
-        match blocked_range(ip) {
-            Some(range) if !private_allowed => {
-                refused.get_or_insert((ip, range));
-            }
-            _ => addrs.push(SocketAddr::new(ip, port)),
+        let Some(range) = blocked_range(ip) else {
+            addrs.push(SocketAddr::new(ip, port));
+            continue;
+        };
+        let metadata = is_instance_metadata(ip);
+        if private_allowed && (!metadata || plugin.grants.names_address(ip, port)) {
+            addrs.push(SocketAddr::new(ip, port));
+        } else {
+            refused.get_or_insert((ip, range, metadata));
         }
     }
     if addrs.is_empty() {
-        let (ip, range) = refused.expect("every address was refused");
+        let (ip, range, metadata) = refused.expect("every address was refused");
         let named = if host == ip.to_string() {
             format!("destination IP {ip}")
         } else {
             format!("destination {host} resolves to {ip}, which")
         };
+        let needs = if metadata {
+            format!(
+                "reaching a cloud metadata endpoint needs network:outbound:private and a grant naming the address (network:outbound:{}:{port})",
+                host_for_grant(ip)
+            )
+        } else {
+            "this needs the network:outbound:private capability".to_owned()
+        };
         return Err(ErrorDetail::new(
             ErrorType::SsrfProtection,
-            format!(
-                "SSRF protection: {named} is {range}; this needs the network:outbound:private capability"
-            ),
+            format!("SSRF protection: {named} is {range}; {needs}"),
         ));
     }
     Ok(Destination {
         host: host.to_owned(),
         addrs,
     })
+}
+
+/// How an address is written in a grant string.
+fn host_for_grant(ip: IpAddr) -> String {
+    match reglet_domain::grants::canonical_ip(ip) {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    }
 }
 
 #[cfg(test)]

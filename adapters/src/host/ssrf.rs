@@ -5,7 +5,8 @@
 //! and documentation ranges, benchmarking, reserved, broadcast and multicast, IPv6 unique- and
 //! link-local, and every IPv6 form that carries an IPv4 address (mapped, compatible, translated,
 //! NAT64, 6to4, Teredo), since those are ways to smuggle a private IPv4 past a filter. A grant of
-//! `network:outbound:private` lifts the block; no wildcard does.
+//! `network:outbound:private` lifts the block; no wildcard does. Cloud metadata endpoints need
+//! more: the private grant and a grant naming their address.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -32,6 +33,22 @@ pub(crate) fn blocked_range(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => blocked_v4(v4),
         IpAddr::V6(v6) => blocked_v6(v6),
+    }
+}
+
+/// True for the addresses where clouds serve instance metadata and credentials: IPv4 and IPv6
+/// link-local (AWS, GCP, Azure, OpenStack at 169.254.169.254), AWS's IPv6 endpoint fd00:ec2::254
+/// and Alibaba's 100.100.100.200. The private-network grant alone does not reach them; a grant must
+/// name the address too, so no wildcard, redirect or DNS answer can lead a plugin there.
+pub(crate) fn is_instance_metadata(ip: IpAddr) -> bool {
+    match reglet_domain::grants::canonical_ip(ip) {
+        IpAddr::V4(v4) => {
+            in_v4(v4, [169, 254, 0, 0], 16) || v4 == Ipv4Addr::new(100, 100, 100, 200)
+        }
+        IpAddr::V6(v6) => {
+            in_v6(v6, "fe80::".parse().expect("valid"), 10)
+                || v6 == "fd00:ec2::254".parse::<Ipv6Addr>().expect("valid")
+        }
     }
 }
 
@@ -204,6 +221,29 @@ mod tests {
         ] {
             let ip = literal_address(host).unwrap();
             assert_eq!(blocked_range(ip), None, "{host}");
+        }
+    }
+
+    #[test]
+    fn metadata_endpoints_are_singled_out() {
+        for host in [
+            "169.254.169.254",
+            "169.254.170.2",
+            "[::ffff:169.254.169.254]",
+            "fe80::a9fe:a9fe",
+            "fd00:ec2::254",
+            "100.100.100.200",
+        ] {
+            assert!(
+                is_instance_metadata(literal_address(host).unwrap()),
+                "{host}"
+            );
+        }
+        for host in ["127.0.0.1", "10.0.0.1", "fd00::1", "100.100.100.201"] {
+            assert!(
+                !is_instance_metadata(literal_address(host).unwrap()),
+                "{host}"
+            );
         }
     }
 

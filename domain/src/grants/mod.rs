@@ -202,6 +202,16 @@ impl GrantSet {
         })
     }
 
+    /// True when a grant names the address `ip` itself (`network:outbound:169.254.169.254:80` or a
+    /// block containing it) for `port`; a host name or a wildcard that happens to cover it does not.
+    pub fn names_address(&self, ip: std::net::IpAddr, port: u16) -> bool {
+        let requested = RequestedHost::Ip(canonical_ip(ip));
+        self.network.iter().any(|g| {
+            matches!(g.host, HostPattern::Ip(_) | HostPattern::Net(_))
+                && g.matches(&requested, port)
+        })
+    }
+
     /// True when connections to private, loopback, link-local and other non-public addresses are
     /// allowed. Only an explicit `network:outbound:private` grant turns this on; `*` never does.
     pub fn allows_private_networks(&self) -> bool {

@@ -483,3 +483,13 @@ proptest! {
         let _ = a.allows(&AccessRequest::ReadEnv(&path));
     }
 }
+
+#[test]
+fn naming_an_address_takes_an_address_or_a_block() {
+    let ip = "169.254.169.254".parse().unwrap();
+    assert!(set(&["network:outbound:169.254.169.254:80"]).names_address(ip, 80));
+    assert!(!set(&["network:outbound:169.254.169.254:80"]).names_address(ip, 443));
+    assert!(set(&["network:outbound:169.254.0.0/16:80"]).names_address(ip, 80));
+    assert!(!set(&["network:outbound:*:80", "network:outbound:private"]).names_address(ip, 80));
+    assert!(!set(&["network:outbound:metadata.example:80"]).names_address(ip, 80));
+}

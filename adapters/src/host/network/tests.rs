@@ -58,7 +58,7 @@ async fn private_addresses_need_the_private_grant_and_wildcards_do_not_give_it()
         "2130706433",
         "0x7f.1",
         "[::ffff:127.0.0.1]",
-        "169.254.169.254",
+        "192.168.1.1",
         "10.0.0.5",
         "[64:ff9b::a00:5]",
     ] {
@@ -125,4 +125,38 @@ async fn lookup_failures_are_network_errors() {
             .unwrap_err()
             .is_not_found
     );
+}
+
+#[tokio::test]
+async fn metadata_endpoints_need_a_grant_naming_their_address() {
+    // A name that resolves to the metadata address, under a wildcard and the private switch.
+    let ctx = context(
+        &["network:outbound:*:80", "network:outbound:private"],
+        resolving(vec![vec!["169.254.169.254"]]),
+    );
+    let err = vet(&ctx, "metadata.example", 80, soon()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorType::SsrfProtection);
+    assert!(
+        err.message.contains("network:outbound:169.254.169.254:80"),
+        "{}",
+        err.message
+    );
+
+    let ctx = context(
+        &[
+            "network:outbound:169.254.169.254:80",
+            "network:outbound:private",
+        ],
+        MockDnsResolver::new(),
+    );
+    let dest = vet(&ctx, "169.254.169.254", 80, soon()).await.unwrap();
+    assert_eq!(dest.addrs, ["169.254.169.254:80".parse().unwrap()]);
+
+    // Named, but without the private switch: still refused.
+    let ctx = context(
+        &["network:outbound:169.254.169.254:80"],
+        MockDnsResolver::new(),
+    );
+    let err = vet(&ctx, "169.254.169.254", 80, soon()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorType::SsrfProtection);
 }
