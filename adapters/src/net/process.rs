@@ -3,7 +3,8 @@
 //! the whole group is killed when the time is up or the caller goes away.
 
 use std::process::Stdio;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use reglet_ports::{CommandOutput, CommandRequest, CommandRunner, ExecError};
@@ -32,22 +33,54 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Reads everything, keeping at most `max` bytes.
-async fn read_capped<R: AsyncRead + Unpin>(mut reader: R, max: usize) -> (Vec<u8>, bool) {
-    let mut kept = Vec::new();
-    let mut truncated = false;
+/// What one output stream produced so far.
+#[derive(Default)]
+struct Captured {
+    kept: Vec<u8>,
+    truncated: bool,
+}
+
+/// How long output is still read once the program has exited and its group is killed: a
+/// descendant that left the group (`setsid`) may hold the pipe open forever.
+const DRAIN_GRACE: Duration = Duration::from_millis(500);
+
+/// Reads everything into `into`, keeping at most `max` bytes.
+async fn read_capped<R: AsyncRead + Unpin>(mut reader: R, max: usize, into: Arc<Mutex<Captured>>) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         match reader.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                let room = max.saturating_sub(kept.len());
-                kept.extend_from_slice(&buf[..n.min(room)]);
-                truncated |= n > room;
+                let mut captured = into.lock().unwrap_or_else(|e| e.into_inner());
+                let room = max.saturating_sub(captured.kept.len());
+                captured.kept.extend_from_slice(&buf[..n.min(room)]);
+                captured.truncated |= n > room;
             }
         }
     }
-    (kept, truncated)
+}
+
+/// Starts reading `reader` in the background; returns where the output goes and the task.
+fn capture<R: AsyncRead + Unpin + Send + 'static>(
+    reader: R,
+    max: usize,
+) -> (Arc<Mutex<Captured>>, tokio::task::JoinHandle<()>) {
+    let captured = Arc::new(Mutex::new(Captured::default()));
+    let task = tokio::spawn(read_capped(reader, max, captured.clone()));
+    (captured, task)
+}
+
+/// Waits for a capture to reach end of file, at most until `until`, and takes what it got.
+async fn finish(
+    (captured, mut task): (Arc<Mutex<Captured>>, tokio::task::JoinHandle<()>),
+    until: tokio::time::Instant,
+) -> (Vec<u8>, bool) {
+    if tokio::time::timeout_at(until, &mut task).await.is_err() {
+        task.abort();
+        tracing::debug!("a command's descendant kept its output open; stopped reading");
+    }
+    let mut captured = captured.lock().unwrap_or_else(|e| e.into_inner());
+    (std::mem::take(&mut captured.kept), captured.truncated)
 }
 
 #[async_trait]
@@ -70,8 +103,8 @@ impl CommandRunner for ProcessRunner {
             .map_err(|e| ExecError(format!("{}: {e}", request.program.display())))?;
         let mut group = GroupGuard(child.id());
         let max = request.max_output_bytes;
-        let stdout = tokio::spawn(read_capped(child.stdout.take().expect("piped"), max));
-        let stderr = tokio::spawn(read_capped(child.stderr.take().expect("piped"), max));
+        let stdout = capture(child.stdout.take().expect("piped"), max);
+        let stderr = capture(child.stderr.take().expect("piped"), max);
         let (status, timed_out) = match tokio::time::timeout(request.timeout, child.wait()).await {
             Ok(status) => (status.ok(), false),
             Err(_) => {
@@ -81,8 +114,9 @@ impl CommandRunner for ProcessRunner {
         };
         // Whatever the program left running in its group goes too, so its pipes close.
         group.kill();
-        let (stdout, stdout_truncated) = stdout.await.unwrap_or_default();
-        let (stderr, stderr_truncated) = stderr.await.unwrap_or_default();
+        let until = tokio::time::Instant::now() + DRAIN_GRACE;
+        let (stdout, stdout_truncated) = finish(stdout, until).await;
+        let (stderr, stderr_truncated) = finish(stderr, until).await;
         Ok(CommandOutput {
             stdout,
             stderr,
