@@ -1,6 +1,8 @@
 //! Shared helpers of the end-to-end tests in `tests/tests/*.rs`: WAT plugins shaped like the
 //! output of Reglet's Go SDKs (both ABI generations), hostile variants of them, and log capture.
 
+pub mod loopback;
+
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
@@ -304,5 +306,46 @@ impl PluginWat {
     /// `(i32.const ptr) (i32.const len)` of a string of this plugin.
     pub fn strings_at(&self, name: &str) -> String {
         self.strings.at(name)
+    }
+}
+
+/// Observe body of [`PluginWat::forwarder`]: the config goes to `$host` as the request, and the
+/// answer comes back inside the evidence as `Data.response`.
+const FORWARD_OBSERVE: &str = r#"
+    (local $answer i64) (local $answer_ptr i32) (local $answer_len i32)
+    (local.set $answer (call $host (call $pack (local.get $ptr) (local.get $len))))
+    (local.set $answer_ptr (i32.wrap_i64 (i64.shr_u (local.get $answer) (i64.const 32))))
+    (local.set $answer_len (i32.wrap_i64 (local.get $answer)))
+    (local.set $out (call $alloc (i32.add (local.get $answer_len) (i32.const 256))))
+    (local.set $at (call $copy (local.get $out) ${forward_prefix_GEN}))
+    (local.set $at (call $copy (local.get $at) (local.get $answer_ptr) (local.get $answer_len)))
+    (local.set $at (call $copy (local.get $at) ${forward_suffix_GEN}))
+    (call $pack (local.get $out) (i32.sub (local.get $at) (local.get $out)))"#;
+
+impl PluginWat {
+    /// A plugin that calls the `reglet_host` import `function` with its config as the request,
+    /// exactly as a Reglet SDK would (guest memory in, the host's answer written back through
+    /// the guest's `allocate`), and returns the answer as `Data.response`.
+    pub fn forwarder(generation: Gen, function: &str) -> Self {
+        let suffix = if generation == Gen::One {
+            "gen1"
+        } else {
+            "gen2"
+        };
+        PluginWat::echo(generation)
+            .with_extra(&format!(
+                r#"(import "reglet_host" "{function}" (func $host (param i64) (result i64)))"#
+            ))
+            .with_string(
+                "forward_prefix_gen1",
+                r#"{"Status":true,"Error":null,"Timestamp":"2026-01-10T09:15:02Z","Data":{"response":"#,
+            )
+            .with_string("forward_suffix_gen1", r#"},"Raw":null}"#)
+            .with_string(
+                "forward_prefix_gen2",
+                r#"{"timestamp":"2026-02-10T08:00:00Z","status":"success","data":{"response":"#,
+            )
+            .with_string("forward_suffix_gen2", r#"}}"#)
+            .with_observe(&FORWARD_OBSERVE.replace("GEN", suffix))
     }
 }
