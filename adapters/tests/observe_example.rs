@@ -178,3 +178,38 @@ fn usage_errors_exit_2_and_say_what_is_wrong() {
         assert!(text.contains(needle), "{args:?}: {text}");
     }
 }
+
+#[test]
+fn host_calls_are_allowed_or_refused_by_the_grants_on_the_command_line() {
+    let host_call =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/plugins/host_call.wat");
+    let run = |config: &str| {
+        let output = observe()
+            .arg(&host_call)
+            .arg(config)
+            .args(["--grant", "exec:/usr/bin/echo"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        (
+            json(&output.stdout),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    let (doc, log) =
+        run(r#"{"function":"exec_command","command":"/usr/bin/echo","args":["granted"]}"#);
+    assert_eq!(doc["evidence"]["data"]["answer"]["stdout"], "granted\n");
+    assert!(log.contains("allowed: /usr/bin/echo granted"), "{log}");
+
+    let (doc, log) = run(r#"{"function":"exec_command","command":"/usr/bin/id"}"#);
+    let answer = &doc["evidence"]["data"]["answer"];
+    assert_eq!(answer["error"]["type"], "capability", "{doc}");
+    assert!(log.contains("refused: permission denied"), "{log}");
+    assert!(log.contains("exec:/usr/bin/id"), "{log}");
+
+    let (doc, _) = run(r#"{"function":"tcp_connect","host":"127.0.0.1","port":"22"}"#);
+    let answer = &doc["evidence"]["data"]["answer"];
+    assert_eq!(answer["error"]["type"], "capability", "{doc}");
+}
