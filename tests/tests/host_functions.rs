@@ -34,6 +34,9 @@ impl World {
             ("web.reglet.test", DnsRecord::Aaaa(Ipv6Addr::LOCALHOST)),
             ("web.reglet.test", DnsRecord::Txt("v=spf1 -all")),
             ("other.reglet.test", DnsRecord::A(Ipv4Addr::LOCALHOST)),
+            // IPv6 first in the answer, where no test server listens: connections must move on
+            // to the next vetted address when one refuses.
+            ("mail.reglet.test", DnsRecord::Aaaa(Ipv6Addr::LOCALHOST)),
             ("mail.reglet.test", DnsRecord::A(Ipv4Addr::LOCALHOST)),
             ("alias.reglet.test", DnsRecord::Cname("web.reglet.test.")),
             ("reglet.test", DnsRecord::Mx(10, "mail.reglet.test.")),

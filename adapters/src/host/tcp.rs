@@ -5,12 +5,13 @@
 use std::time::{Duration, Instant};
 
 use reglet_domain::{ErrorDetail, ErrorType};
-use reglet_ports::{TcpConnectRequest, TlsInfo};
+use reglet_ports::{NetErrorKind, TcpConnectRequest, TlsInfo};
 use serde_json::{Map, Value, json};
 
-use super::network::vet;
+use super::network::{Destination, vet};
 use super::requests::{
-    BadRequest, Fields, bad_request, base_for, call_context, earliest, error_document, parse,
+    BadRequest, CallContext, Fields, bad_request, base_for, call_context, earliest, error_document,
+    parse,
 };
 use super::{Call, net_error_detail};
 
@@ -81,6 +82,60 @@ pub(crate) fn tls_fields(doc: &mut Map<String, Value>, tls: &TlsInfo) {
     }
 }
 
+/// A TCP or SMTP target that passed the grant and SSRF checks.
+pub(crate) struct Vetted {
+    /// `host:port` as the request gave it.
+    pub(crate) address: String,
+    /// The answer's fields for an error (the function's base plus `address`).
+    pub(crate) base: Value,
+    /// When the whole check must be over.
+    pub(crate) deadline: Instant,
+    /// Where to connect.
+    pub(crate) dest: Destination,
+}
+
+/// The steps TCP and SMTP share before connecting: the cancelled check, the deadline (the
+/// request's `timeout_ms` or the default), the grant and SSRF checks, and the log line. On
+/// refusal, the answer to return.
+pub(crate) async fn vet_target(
+    call: &Call,
+    function: &str,
+    target: &Target,
+    context: &CallContext,
+) -> Result<Vetted, Value> {
+    let address = format!("{}:{}", target.host, target.port);
+    let mut base = base_for(function);
+    base["address"] = json!(address);
+    if context.canceled {
+        let error =
+            ErrorDetail::new(ErrorType::Timeout, "the plugin cancelled the call").timed_out();
+        return Err(error_document(base, error));
+    }
+    let timeout = target
+        .timeout
+        .unwrap_or(call.services().limits.connect_timeout);
+    let deadline = earliest([
+        Some(call.deadline),
+        context.deadline,
+        Some(Instant::now() + timeout),
+    ]);
+    match vet(&call.plugin, &target.host, target.port, deadline).await {
+        Ok(dest) => {
+            call.allowed(function, &address);
+            Ok(Vetted {
+                address,
+                base,
+                deadline,
+                dest,
+            })
+        }
+        Err(error) => {
+            call.refused(function, &error);
+            Err(error_document(base, error))
+        }
+    }
+}
+
 pub(crate) async fn tcp_connect(call: Call, bytes: Vec<u8>) -> Value {
     let base = base_for(FUNCTION);
     let decoded = parse(&bytes).and_then(|map| {
@@ -95,30 +150,15 @@ pub(crate) async fn tcp_connect(call: Call, bytes: Vec<u8>) -> Value {
         Ok(d) => d,
         Err(e) => return bad_request(base, &e),
     };
-    let address = format!("{}:{}", target.host, target.port);
-    let mut base = base;
-    base["address"] = json!(address);
-    if context.canceled {
-        return error_document(
-            base,
-            ErrorDetail::new(ErrorType::Timeout, "the plugin cancelled the connection").timed_out(),
-        );
-    }
-    let limits = call.services().limits;
-    let timeout = target.timeout.unwrap_or(limits.connect_timeout);
-    let deadline = earliest([
-        Some(call.deadline),
-        context.deadline,
-        Some(Instant::now() + timeout),
-    ]);
-    let dest = match vet(&call.plugin, &target.host, target.port, deadline).await {
-        Ok(d) => d,
-        Err(error) => {
-            call.refused(FUNCTION, &error);
-            return error_document(base, error);
-        }
+    let Vetted {
+        address,
+        base,
+        deadline,
+        dest,
+    } = match vet_target(&call, FUNCTION, &target, &context).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
     };
-    call.allowed(FUNCTION, &address);
     let mut last_error = None;
     for addr in dest.addrs.iter().take(3) {
         let request = TcpConnectRequest {
@@ -143,7 +183,14 @@ pub(crate) async fn tcp_connect(call: Call, bytes: Vec<u8>) -> Value {
                 }
                 return Value::Object(doc);
             }
-            Ok(Err(e)) => last_error = Some(net_error_detail(&e, FUNCTION)),
+            Ok(Err(e)) => {
+                // The next vetted address only when this one refused the connection.
+                let refused = matches!(e.kind(), NetErrorKind::Refused);
+                last_error = Some(net_error_detail(&e, FUNCTION));
+                if !refused {
+                    break;
+                }
+            }
             Err(_) => {
                 last_error = Some(
                     ErrorDetail::new(
