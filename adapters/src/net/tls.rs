@@ -56,7 +56,8 @@ impl TlsSettings {
 
     /// A client configuration for connection checks: the certificate is verified as usual, but a
     /// failure is recorded instead of aborting the handshake, so the certificate can be reported.
-    /// The handshake signatures are still checked. Never used to send application data.
+    /// The handshake signatures are still checked. Used only for connection checks: nothing a
+    /// plugin supplies is sent over such a session (SMTP sends its closing `QUIT`).
     pub fn reporting(&self) -> (ClientConfig, VerificationOutcome) {
         let outcome = VerificationOutcome::default();
         let inner =
