@@ -10,11 +10,11 @@ use reglet_ports::HttpRequest;
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use super::Call;
 use super::network::vet;
 use super::requests::{
     BadRequest, Fields, bad_request, base_for, call_context, earliest, error_document, parse,
 };
-use super::{Call, net_error_detail};
 
 const FUNCTION: &str = "http_request";
 
@@ -192,36 +192,22 @@ pub(crate) async fn http_request(call: Call, bytes: Vec<u8>) -> Value {
             }
         };
         call.allowed(FUNCTION, &format!("{method} {url}"));
-        let mut outcome = None;
-        for addr in dest.addrs.iter().take(3) {
-            let exchange = HttpRequest {
+        let client = &call.services().http;
+        let attempt = |addr| {
+            client.send(HttpRequest {
                 method: method.clone(),
                 url: url.to_string(),
-                connect_to: *addr,
+                connect_to: addr,
                 headers: headers.clone(),
                 body: body.clone(),
                 timeout: deadline.saturating_duration_since(Instant::now()),
                 max_body_bytes: limits.http_max_body_bytes,
-            };
-            let result =
-                tokio::time::timeout_at(deadline.into(), call.services().http.send(exchange)).await;
-            let retry = matches!(&result, Ok(Err(e)) if matches!(e.kind(), reglet_ports::NetErrorKind::Refused));
-            outcome = Some(result);
-            if !retry {
-                break;
-            }
-        }
-        let response = match outcome.expect("at least one address was tried") {
-            Ok(Ok(response)) => response,
-            Ok(Err(e)) => return error_document(base, net_error_detail(&e, FUNCTION)),
-            Err(_) => {
-                return error_document(
-                    base,
-                    ErrorDetail::new(ErrorType::Timeout, format!("{method} {url} timed out"))
-                        .timed_out()
-                        .with_code(FUNCTION),
-                );
-            }
+            })
+        };
+        let what = format!("{method} {url}");
+        let response = match dest.try_each(deadline, FUNCTION, &what, attempt).await {
+            Ok(response) => response,
+            Err(error) => return error_document(base, error),
         };
         let location = response
             .headers

@@ -6,10 +6,12 @@
 //! list, never to a second lookup's answer. So a resolver that answers differently the second
 //! time (DNS rebinding) cannot steer the connection anywhere that was not checked.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use reglet_domain::{AccessRequest, ErrorDetail, ErrorType};
+use reglet_ports::{NetError, NetErrorKind};
 
 use super::ssrf::{blocked_range, is_instance_metadata, literal_address};
 use crate::runtime::state::PluginContext;
@@ -19,6 +21,46 @@ use crate::runtime::state::PluginContext;
 pub(crate) struct Destination {
     pub(crate) host: String,
     pub(crate) addrs: Vec<SocketAddr>,
+}
+
+impl Destination {
+    /// Runs `attempt` on the vetted addresses in order, all before `deadline`, moving to the next
+    /// (at most three are tried) only when one refuses the connection. A failure is the error
+    /// to answer with: the last attempt's, or a timeout saying `what` timed out.
+    pub(crate) async fn try_each<T, F, Fut>(
+        &self,
+        deadline: Instant,
+        code: &str,
+        what: &str,
+        mut attempt: F,
+    ) -> Result<T, ErrorDetail>
+    where
+        F: FnMut(SocketAddr) -> Fut,
+        Fut: Future<Output = Result<T, NetError>>,
+    {
+        let mut last_error = None;
+        for addr in self.addrs.iter().take(3) {
+            match tokio::time::timeout_at(deadline.into(), attempt(*addr)).await {
+                Ok(Ok(done)) => return Ok(done),
+                Ok(Err(e)) => {
+                    let refused = matches!(e.kind(), NetErrorKind::Refused);
+                    last_error = Some(super::net_error_detail(&e, code));
+                    if !refused {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    last_error = Some(
+                        ErrorDetail::new(ErrorType::Timeout, format!("{what} timed out"))
+                            .timed_out()
+                            .with_code(code),
+                    );
+                    break;
+                }
+            }
+        }
+        Err(last_error.expect("vetting keeps at least one address"))
+    }
 }
 
 /// The capability error a guest SDK decodes, naming the grant that would allow the request.

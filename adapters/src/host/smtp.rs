@@ -2,13 +2,12 @@
 
 use std::time::Instant;
 
-use reglet_domain::{ErrorDetail, ErrorType};
-use reglet_ports::{NetErrorKind, SmtpProbeRequest};
+use reglet_ports::SmtpProbeRequest;
 use serde_json::{Map, Value, json};
 
+use super::Call;
 use super::requests::{Fields, bad_request, base_for, call_context, error_document, parse};
 use super::tcp::{Vetted, target, tls_fields, vet_target};
-use super::{Call, net_error_detail};
 
 const FUNCTION: &str = "smtp_connect";
 
@@ -36,50 +35,32 @@ pub(crate) async fn smtp_connect(call: Call, bytes: Vec<u8>) -> Value {
         Ok(v) => v,
         Err(answer) => return answer,
     };
-    let mut last_error = None;
-    for addr in dest.addrs.iter().take(3) {
-        let request = SmtpProbeRequest {
+    let smtp = &call.services().smtp;
+    let attempt = |addr| {
+        smtp.probe(SmtpProbeRequest {
             host: target.host.clone(),
-            addr: *addr,
+            addr,
             implicit_tls,
             starttls: starttls && !implicit_tls,
             timeout: deadline.saturating_duration_since(Instant::now()),
-        };
-        match tokio::time::timeout_at(deadline.into(), call.services().smtp.probe(request)).await {
-            Ok(Ok(report)) => {
-                let mut doc = Map::new();
-                doc.insert("connected".into(), json!(true));
-                doc.insert("address".into(), json!(address));
-                doc.insert("banner".into(), json!(report.banner));
-                doc.insert(
-                    "response_time_ms".into(),
-                    json!(report.elapsed.as_millis() as u64),
-                );
-                if let Some(info) = &report.tls {
-                    tls_fields(&mut doc, info);
-                }
-                return Value::Object(doc);
+        })
+    };
+    let what = format!("SMTP probe of {address}");
+    match dest.try_each(deadline, FUNCTION, &what, attempt).await {
+        Ok(report) => {
+            let mut doc = Map::new();
+            doc.insert("connected".into(), json!(true));
+            doc.insert("address".into(), json!(address));
+            doc.insert("banner".into(), json!(report.banner));
+            doc.insert(
+                "response_time_ms".into(),
+                json!(report.elapsed.as_millis() as u64),
+            );
+            if let Some(info) = &report.tls {
+                tls_fields(&mut doc, info);
             }
-            Ok(Err(e)) => {
-                // The next vetted address only when this one refused the connection.
-                let refused = matches!(e.kind(), NetErrorKind::Refused);
-                last_error = Some(net_error_detail(&e, FUNCTION));
-                if !refused {
-                    break;
-                }
-            }
-            Err(_) => {
-                last_error = Some(
-                    ErrorDetail::new(
-                        ErrorType::Timeout,
-                        format!("SMTP probe of {address} timed out"),
-                    )
-                    .timed_out()
-                    .with_code(FUNCTION),
-                );
-                break;
-            }
+            Value::Object(doc)
         }
+        Err(error) => error_document(base, error),
     }
-    error_document(base, last_error.expect("at least one address was tried"))
 }

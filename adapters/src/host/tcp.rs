@@ -5,15 +5,15 @@
 use std::time::{Duration, Instant};
 
 use reglet_domain::{ErrorDetail, ErrorType};
-use reglet_ports::{NetErrorKind, TcpConnectRequest, TlsInfo};
+use reglet_ports::{TcpConnectRequest, TlsInfo};
 use serde_json::{Map, Value, json};
 
+use super::Call;
 use super::network::{Destination, vet};
 use super::requests::{
     BadRequest, CallContext, Fields, bad_request, base_for, call_context, earliest, error_document,
     parse,
 };
-use super::{Call, net_error_detail};
 
 const FUNCTION: &str = "tcp_connect";
 
@@ -159,50 +159,32 @@ pub(crate) async fn tcp_connect(call: Call, bytes: Vec<u8>) -> Value {
         Ok(v) => v,
         Err(answer) => return answer,
     };
-    let mut last_error = None;
-    for addr in dest.addrs.iter().take(3) {
-        let request = TcpConnectRequest {
+    let tcp = &call.services().tcp;
+    let attempt = |addr| {
+        tcp.connect(TcpConnectRequest {
             host: target.host.clone(),
-            addr: *addr,
+            addr,
             tls,
             timeout: deadline.saturating_duration_since(Instant::now()),
-        };
-        match tokio::time::timeout_at(deadline.into(), call.services().tcp.connect(request)).await {
-            Ok(Ok(report)) => {
-                let mut doc = Map::new();
-                doc.insert("connected".into(), json!(true));
-                doc.insert("address".into(), json!(address));
-                doc.insert("remote_addr".into(), json!(report.remote_addr.to_string()));
-                doc.insert("local_addr".into(), json!(report.local_addr.to_string()));
-                doc.insert(
-                    "response_time_ms".into(),
-                    json!(report.elapsed.as_millis() as u64),
-                );
-                if let Some(info) = &report.tls {
-                    tls_fields(&mut doc, info);
-                }
-                return Value::Object(doc);
+        })
+    };
+    let what = format!("connecting to {address}");
+    match dest.try_each(deadline, FUNCTION, &what, attempt).await {
+        Ok(report) => {
+            let mut doc = Map::new();
+            doc.insert("connected".into(), json!(true));
+            doc.insert("address".into(), json!(address));
+            doc.insert("remote_addr".into(), json!(report.remote_addr.to_string()));
+            doc.insert("local_addr".into(), json!(report.local_addr.to_string()));
+            doc.insert(
+                "response_time_ms".into(),
+                json!(report.elapsed.as_millis() as u64),
+            );
+            if let Some(info) = &report.tls {
+                tls_fields(&mut doc, info);
             }
-            Ok(Err(e)) => {
-                // The next vetted address only when this one refused the connection.
-                let refused = matches!(e.kind(), NetErrorKind::Refused);
-                last_error = Some(net_error_detail(&e, FUNCTION));
-                if !refused {
-                    break;
-                }
-            }
-            Err(_) => {
-                last_error = Some(
-                    ErrorDetail::new(
-                        ErrorType::Timeout,
-                        format!("connecting to {address} timed out"),
-                    )
-                    .timed_out()
-                    .with_code(FUNCTION),
-                );
-                break;
-            }
+            Value::Object(doc)
         }
+        Err(error) => error_document(base, error),
     }
-    error_document(base, last_error.expect("at least one address was tried"))
 }
