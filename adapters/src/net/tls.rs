@@ -1,7 +1,7 @@
 //! TLS for the network adapters: one trust store (the system's, plus any roots added for tests or
 //! private PKI), the `ring` provider, and a reporting verifier for connection checks.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use reglet_domain::Timestamp;
 use reglet_ports::TlsInfo;
@@ -14,33 +14,56 @@ use rustls::{
 };
 
 /// Trusted roots and the crypto provider, shared by every adapter.
+///
+/// The trust store is built on first use, not when the settings are made: loading the system's
+/// certificates takes milliseconds, and most runtimes never open a TLS connection.
 #[derive(Clone)]
 pub struct TlsSettings {
-    roots: Arc<RootCertStore>,
+    extra: Arc<[Vec<u8>]>,
+    roots: Arc<OnceLock<Arc<RootCertStore>>>,
     provider: Arc<CryptoProvider>,
+}
+
+/// The system's certificates, read once per process.
+fn native_certs() -> &'static [CertificateDer<'static>] {
+    static NATIVE: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    NATIVE.get_or_init(|| {
+        let native = rustls_native_certs::load_native_certs();
+        for error in &native.errors {
+            tracing::debug!("skipping a system certificate source: {error}");
+        }
+        native.certs
+    })
 }
 
 impl TlsSettings {
     /// The system's trusted roots plus `extra` (DER certificates).
     pub fn new(extra: &[Vec<u8>]) -> Self {
-        let mut roots = RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        for error in &native.errors {
-            tracing::debug!("skipping a system certificate source: {error}");
-        }
-        let (added, ignored) = roots.add_parsable_certificates(native.certs);
-        if ignored > 0 {
-            tracing::debug!("{ignored} system certificates could not be parsed ({added} trusted)");
-        }
-        for der in extra {
-            if let Err(e) = roots.add(CertificateDer::from(der.clone())) {
-                tracing::warn!("an extra trusted root was refused: {e}");
-            }
-        }
         TlsSettings {
-            roots: Arc::new(roots),
+            extra: extra.into(),
+            roots: Arc::new(OnceLock::new()),
             provider: Arc::new(rustls::crypto::ring::default_provider()),
         }
+    }
+
+    fn roots(&self) -> Arc<RootCertStore> {
+        self.roots
+            .get_or_init(|| {
+                let mut roots = RootCertStore::empty();
+                let (added, ignored) = roots.add_parsable_certificates(native_certs().to_vec());
+                if ignored > 0 {
+                    tracing::debug!(
+                        "{ignored} system certificates could not be parsed ({added} trusted)"
+                    );
+                }
+                for der in self.extra.iter() {
+                    if let Err(e) = roots.add(CertificateDer::from(der.clone())) {
+                        tracing::warn!("an extra trusted root was refused: {e}");
+                    }
+                }
+                Arc::new(roots)
+            })
+            .clone()
     }
 
     /// A client configuration that verifies certificates (TLS 1.2 and 1.3), advertising `alpn`.
@@ -48,7 +71,7 @@ impl TlsSettings {
         let mut config = ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
             .expect("the ring provider supports the default versions")
-            .with_root_certificates(self.roots.clone())
+            .with_root_certificates(self.roots())
             .with_no_client_auth();
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         config
@@ -61,7 +84,7 @@ impl TlsSettings {
     pub fn reporting(&self) -> (ClientConfig, VerificationOutcome) {
         let outcome = VerificationOutcome::default();
         let inner =
-            WebPkiServerVerifier::builder_with_provider(self.roots.clone(), self.provider.clone())
+            WebPkiServerVerifier::builder_with_provider(self.roots(), self.provider.clone())
                 .build()
                 .ok();
         let verifier = Reporting {
