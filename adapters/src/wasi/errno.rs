@@ -79,8 +79,7 @@ impl From<io::Error> for Errno {
         }
         match err.kind() {
             io::ErrorKind::NotFound => Errno::Noent,
-            // cap-std refuses paths that would leave the sandbox with PermissionDenied.
-            io::ErrorKind::PermissionDenied => Errno::Notcapable,
+            io::ErrorKind::PermissionDenied => Errno::Acces,
             io::ErrorKind::AlreadyExists => Errno::Exist,
             io::ErrorKind::InvalidInput => Errno::Inval,
             io::ErrorKind::NotADirectory => Errno::Notdir,
@@ -91,6 +90,12 @@ impl From<io::Error> for Errno {
             io::ErrorKind::OutOfMemory => Errno::Nomem,
             _ => Errno::Io,
         }
+    }
+}
+
+impl From<rustix::io::Errno> for Errno {
+    fn from(err: rustix::io::Errno) -> Self {
+        io::Error::from(err).into()
     }
 }
 

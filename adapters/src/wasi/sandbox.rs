@@ -2,16 +2,21 @@
 //! path, as in Reglet), with every access filtered by the plugin's fs grants.
 //!
 //! Reglet mounts the parent directory of a granted file, exposing its siblings. Here a mount is only
-//! a root to resolve paths under; what can be touched below it is decided per path by the grants.
-//! Granting `fs:read:/etc/hosts` mounts `/etc`, but only `hosts` can be opened, and listing `/etc`
-//! shows only `hosts`.
+//! a root to resolve paths under (see [`super::fs::resolve`]); what can be touched below it is
+//! decided per path by the grants. Granting `fs:read:/etc/hosts` mounts `/etc`, but only `hosts`
+//! can be opened, and listing `/etc` shows only `hosts`.
+//!
+//! A mount root is opened component by component from `/` without following symlinks, so the
+//! directory handle is the directory the grant names and its path is its real path. A grant whose
+//! directory does not exist mounts at most its parent (for a file the plugin will create), never a
+//! more distant ancestor.
 
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
-use cap_std::ambient_authority;
-use cap_std::fs::Dir;
-use reglet_domain::grants::{FsAccess, normalize_path};
+use reglet_domain::grants::FsAccess;
 use reglet_domain::{AccessRequest, GrantSet};
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, openat, statat};
 
 /// What an operation needs from the grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,10 +31,10 @@ pub(crate) enum Access {
 
 /// A host directory opened once per plugin and shared by its instances.
 pub(crate) struct Mount {
-    /// Absolute, normalised path (the same on host and guest).
+    /// Absolute, normalised, symlink-free path (the same on host and guest).
     pub(crate) path: String,
-    /// The directory handle every lookup under it goes through (cap-std keeps lookups inside).
-    pub(crate) dir: Dir,
+    /// The handle every lookup under the mount starts from (an `O_PATH` directory descriptor).
+    pub(crate) root: Arc<OwnedFd>,
 }
 
 /// The mounts and the grants of one plugin.
@@ -38,20 +43,80 @@ pub(crate) struct Sandbox {
     grants: GrantSet,
 }
 
+/// Flags for every directory handle the sandbox holds: a handle to walk from, never to read through,
+/// and never a symlink.
+pub(crate) fn dir_handle_flags() -> OFlags {
+    OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+}
+
+/// Opens an absolute, normalised directory path from `/`, one component at a time, refusing any
+/// symlink on the way.
+fn open_mount_root(path: &str) -> Result<OwnedFd, String> {
+    let mut handle =
+        openat(CWD, "/", dir_handle_flags(), Mode::empty()).map_err(|e| format!("/: {e}"))?;
+    let mut so_far = String::new();
+    for name in path.split('/').filter(|s| !s.is_empty()) {
+        so_far.push('/');
+        so_far.push_str(name);
+        let stat = statat(&handle, name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| format!("{so_far}: {e}"))?;
+        match FileType::from_raw_mode(stat.st_mode) {
+            FileType::Directory => {}
+            FileType::Symlink => {
+                return Err(format!(
+                    "{so_far} is a symbolic link; grant the path it points to instead"
+                ));
+            }
+            _ => return Err(format!("{so_far} is not a directory")),
+        }
+        handle = openat(&handle, name, dir_handle_flags(), Mode::empty())
+            .map_err(|e| format!("{so_far}: {e}"))?;
+    }
+    Ok(handle)
+}
+
+/// The directory a grant mounts: the grant's literal prefix when it is a directory, else the
+/// parent that holds it (a granted file, or one the plugin will create).
+///
+/// # Errors
+///
+/// Why nothing can be mounted: neither the prefix nor its parent is a directory.
+fn mount_point(literal_prefix: &str) -> Result<String, String> {
+    let meta = std::fs::symlink_metadata(literal_prefix);
+    match &meta {
+        Ok(m) if m.is_dir() => return Ok(literal_prefix.to_owned()),
+        // A link is a name in its directory, resolved (and checked) when the plugin uses it.
+        _ => {}
+    }
+    let parent = parent_of(literal_prefix);
+    if std::fs::symlink_metadata(&parent).is_ok_and(|m| m.is_dir()) {
+        Ok(parent)
+    } else {
+        Err(format!(
+            "neither {literal_prefix} nor its parent is an existing directory"
+        ))
+    }
+}
+
 impl Sandbox {
-    /// Mounts, for each fs grant, the deepest existing directory that holds everything the grant
-    /// can match (so a grant for a directory the plugin will create mounts its nearest existing
-    /// ancestor), dropping mounts nested in another. Returns a warning for each mount that could not
-    /// be opened.
+    /// Mounts, for each fs grant, the directory that holds everything it can match, dropping
+    /// mounts nested in another. Returns a warning for each grant that mounts nothing.
     pub(crate) fn from_grants(grants: &GrantSet) -> (Sandbox, Vec<String>) {
         let mut warnings = Vec::new();
         let mut roots: Vec<String> = Vec::new();
         for grant in grants.fs_grants() {
-            let mut root = grant.pattern.literal_prefix();
-            while !std::path::Path::new(&root).is_dir() {
-                root = parent_of(&root);
+            let prefix = grant.pattern.literal_prefix();
+            let is_link = std::fs::symlink_metadata(&prefix).is_ok_and(|m| m.is_symlink());
+            if is_link && !grant.pattern.is_literal() {
+                warnings.push(format!(
+                    "{grant}: {prefix} is a symbolic link; paths through it are checked where it \
+                     points, so grant that path instead"
+                ));
             }
-            roots.push(root);
+            match mount_point(&prefix) {
+                Ok(root) => roots.push(root),
+                Err(why) => warnings.push(format!("{grant}: {why}; nothing is mounted for it")),
+            }
         }
         roots.sort();
         roots.dedup();
@@ -63,9 +128,12 @@ impl Sandbox {
         }
         let mut mounts = Vec::new();
         for path in kept {
-            match Dir::open_ambient_dir(&path, ambient_authority()) {
-                Ok(dir) => mounts.push(Arc::new(Mount { path, dir })),
-                Err(e) => warnings.push(format!("cannot open {path}: {e}")),
+            match open_mount_root(&path) {
+                Ok(root) => mounts.push(Arc::new(Mount {
+                    path,
+                    root: Arc::new(root),
+                })),
+                Err(e) => warnings.push(format!("cannot mount {path}: {e}")),
             }
         }
         (
@@ -96,6 +164,18 @@ impl Sandbox {
             }
         }
     }
+
+    /// True when a grant names `path` exactly, without a wildcard, for `access`. FIFOs, devices
+    /// and sockets can be opened only then: a glob never reaches them.
+    pub(crate) fn names_exactly(&self, access: Access, path: &str) -> bool {
+        let needed = match access {
+            Access::Write => FsAccess::Write,
+            Access::Read | Access::Traverse => FsAccess::Read,
+        };
+        self.grants
+            .fs_grants()
+            .any(|g| g.access >= needed && g.pattern.is_literal() && g.pattern.matches(path))
+    }
 }
 
 /// True when `path` is `dir` or lies below it.
@@ -113,9 +193,13 @@ pub(crate) fn parent_of(path: &str) -> String {
     }
 }
 
-/// Joins a relative guest path onto an absolute directory and normalises the result.
-pub(crate) fn join(dir: &str, rel: &str) -> Option<String> {
-    normalize_path(&format!("{dir}/{rel}"))
+/// `name` appended to the absolute directory path `dir`.
+pub(crate) fn child_of(dir: &str, name: &str) -> String {
+    if dir == "/" {
+        format!("/{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
 }
 
 #[cfg(test)]
@@ -126,12 +210,18 @@ mod tests {
         GrantSet::parse_all(texts).unwrap()
     }
 
+    fn tree() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let root = root.to_str().unwrap().to_owned();
+        (dir, root)
+    }
+
     #[test]
     fn a_file_grant_mounts_its_directory_but_permits_only_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_str().unwrap().to_owned();
-        std::fs::write(dir.path().join("granted"), "x").unwrap();
-        std::fs::write(dir.path().join("sibling"), "y").unwrap();
+        let (_dir, root) = tree();
+        std::fs::write(format!("{root}/granted"), "x").unwrap();
+        std::fs::write(format!("{root}/sibling"), "y").unwrap();
         let (sandbox, warnings) =
             Sandbox::from_grants(&grants(&[&format!("fs:read:{root}/granted")]));
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -144,30 +234,75 @@ mod tests {
     }
 
     #[test]
-    fn nested_mounts_collapse_and_missing_directories_mount_their_ancestor() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_str().unwrap().to_owned();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
+    fn nested_mounts_collapse() {
+        let (_dir, root) = tree();
+        std::fs::create_dir(format!("{root}/sub")).unwrap();
         let (sandbox, warnings) = Sandbox::from_grants(&grants(&[
             &format!("fs:read:{root}/**"),
             &format!("fs:write:{root}/sub/**"),
-            &format!("fs:read:{root}/missing/dir/**"),
         ]));
         let paths: Vec<&str> = sandbox.mounts().iter().map(|m| m.path.as_str()).collect();
         assert_eq!(paths, [root.as_str()]);
         assert!(warnings.is_empty(), "{warnings:?}");
+    }
 
-        let (sandbox, _) =
+    /// Issue 8, item 7: a grant for a directory that does not exist used to mount its nearest
+    /// existing ancestor (`/` in the worst case).
+    #[test]
+    fn a_missing_directory_mounts_at_most_its_parent() {
+        let (_dir, root) = tree();
+        let (sandbox, warnings) =
             Sandbox::from_grants(&grants(&[&format!("fs:write:{root}/missing/dir/**")]));
+        assert!(sandbox.mounts().is_empty(), "nothing above the parent");
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("missing/dir"), "{warnings:?}");
+
+        let (sandbox, warnings) =
+            Sandbox::from_grants(&grants(&[&format!("fs:write:{root}/report.json")]));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let paths: Vec<&str> = sandbox.mounts().iter().map(|m| m.path.as_str()).collect();
+        assert_eq!(paths, [root.as_str()], "a file to create mounts its parent");
+    }
+
+    /// Issue 8, item 7: mount roots were opened following symlinks.
+    #[test]
+    fn a_mount_root_behind_a_symlink_is_refused() {
+        let (_dir, root) = tree();
+        std::fs::create_dir_all(format!("{root}/real/sub")).unwrap();
+        std::os::unix::fs::symlink(format!("{root}/real"), format!("{root}/alias")).unwrap();
+        let (sandbox, warnings) =
+            Sandbox::from_grants(&grants(&[&format!("fs:read:{root}/alias/sub/**")]));
+        assert!(sandbox.mounts().is_empty());
+        assert!(
+            warnings[0].contains("is a symbolic link"),
+            "the warning says why: {warnings:?}"
+        );
+
+        let (sandbox, warnings) =
+            Sandbox::from_grants(&grants(&[&format!("fs:read:{root}/alias/**")]));
         let paths: Vec<&str> = sandbox.mounts().iter().map(|m| m.path.as_str()).collect();
         assert_eq!(
             paths,
             [root.as_str()],
-            "the nearest existing ancestor is mounted"
+            "the link is a name in its directory"
         );
-        assert!(sandbox.permits(Access::Write, &format!("{root}/missing/dir/x")));
-        assert!(sandbox.permits(Access::Traverse, &format!("{root}/missing")));
-        assert!(!sandbox.permits(Access::Read, &format!("{root}/missing/other")));
+        assert!(
+            warnings[0].contains("grant that path instead"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn exact_names() {
+        let (_dir, root) = tree();
+        std::fs::create_dir(format!("{root}/sub")).unwrap();
+        let (sandbox, _) = Sandbox::from_grants(&grants(&[
+            &format!("fs:read:{root}/fifo"),
+            &format!("fs:read:{root}/sub/**"),
+        ]));
+        assert!(sandbox.names_exactly(Access::Read, &format!("{root}/fifo")));
+        assert!(!sandbox.names_exactly(Access::Write, &format!("{root}/fifo")));
+        assert!(!sandbox.names_exactly(Access::Read, &format!("{root}/sub/fifo")));
     }
 
     #[test]
@@ -177,6 +312,7 @@ mod tests {
         assert!(is_within("/anything", "/"));
         assert_eq!(parent_of("/etc/hosts"), "/etc");
         assert_eq!(parent_of("/etc"), "/");
-        assert_eq!(join("/etc", "ssh/../hosts").as_deref(), Some("/etc/hosts"));
+        assert_eq!(child_of("/", "etc"), "/etc");
+        assert_eq!(child_of("/etc", "hosts"), "/etc/hosts");
     }
 }

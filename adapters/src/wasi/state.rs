@@ -1,25 +1,21 @@
 //! Per-instance WASI state: the descriptor table and the captured standard streams.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use reglet_ports::{RedactingStream, Redactor};
 
 use super::errno::Errno;
-use super::sandbox::{Mount, Sandbox};
+use super::fs::resolve::DirHandle;
+use super::sandbox::Sandbox;
 
 /// Most descriptors one instance may hold open.
 pub(crate) const MAX_FDS: usize = 1024;
 /// Bytes of each standard stream logged per instance; the rest is counted and dropped.
 const OUTPUT_BUDGET: usize = 1 << 20;
 
-/// A directory descriptor: where it is on the host and what the guest calls it.
+/// A directory descriptor: the handle the resolver reached, whose path is the directory's real path.
 pub(crate) struct DirFd {
-    pub(crate) mount: Arc<Mount>,
-    /// Path relative to the mount (empty for the mount itself), symlinks resolved.
-    pub(crate) rel: PathBuf,
-    /// Absolute guest path, as the guest named it.
-    pub(crate) logical: String,
+    pub(crate) handle: DirHandle,
     /// Whether this descriptor was preopened (reported by `fd_prestat_get`).
     pub(crate) preopen: bool,
 }
@@ -127,9 +123,7 @@ impl WasiState {
         let mut fds = vec![Some(Fd::Stdin), Some(Fd::Stdout), Some(Fd::Stderr)];
         for mount in sandbox.mounts() {
             fds.push(Some(Fd::Dir(DirFd {
-                mount: mount.clone(),
-                rel: PathBuf::new(),
-                logical: mount.path.clone(),
+                handle: DirHandle::root(mount),
                 preopen: true,
             })));
         }

@@ -339,3 +339,237 @@ fn a_whole_filesystem_grant_mounts_root() {
         .unwrap();
     assert_eq!(h.read(fd).unwrap(), "sibling secret");
 }
+
+impl Harness {
+    fn open_flags(
+        &mut self,
+        path: &str,
+        lookup: u32,
+        oflags: u32,
+        rights: u64,
+    ) -> Result<u32, Errno> {
+        let (p, l) = self.put(PATH_AT, path);
+        fs::path_open(
+            &mut self.cx(),
+            3,
+            lookup,
+            p,
+            l,
+            oflags,
+            rights,
+            0,
+            0,
+            OUT_AT,
+        )?;
+        Ok(self.u32_at(OUT_AT))
+    }
+
+    fn symlink(&mut self, target: &str, link: &str) {
+        let (p, l) = self.put(PATH_AT, target);
+        let (q, m) = self.put(PATH_AT + 200, link);
+        fs::path_symlink(&mut self.cx(), p, l, 3, q, m).unwrap();
+    }
+
+    fn mtime(&self, path: &str) -> i64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(format!("{}/{path}", self.root))
+            .unwrap()
+            .mtime()
+    }
+}
+
+/// Issue 8, item 1: a dangling link in the writable area pointing outside it let `O_CREAT` create
+/// the file outside.
+#[test]
+fn creating_through_a_dangling_link_cannot_leave_the_writable_area() {
+    let mut h = standard();
+    h.symlink("../created_outside", "writable/dangling");
+    assert_eq!(
+        h.open_flags("writable/dangling", 1, O_CREAT, FD_WRITE),
+        Err(Errno::Acces),
+        "following the link leads outside the write grant"
+    );
+    assert_eq!(
+        h.open_flags("writable/dangling", 0, O_CREAT, FD_WRITE),
+        Err(Errno::Loop),
+        "without following, the link itself is not opened through"
+    );
+    assert!(!std::path::Path::new(&format!("{}/created_outside", h.root)).exists());
+    // A dangling link that stays inside may be created through.
+    h.symlink("inside", "writable/dangling_in");
+    h.open_flags("writable/dangling_in", 1, O_CREAT, FD_WRITE)
+        .unwrap();
+    assert!(std::path::Path::new(&format!("{}/writable/inside", h.root)).exists());
+}
+
+/// Issue 8, item 2: another writer swaps a directory and a link to an ungranted one while the
+/// plugin opens through it; no interleaving may read the ungranted file.
+#[test]
+fn a_concurrent_directory_and_link_swap_never_reads_an_ungranted_file() {
+    let mut h = harness(&["fs:read:ROOT/writable/**"]);
+    let root = h.root.clone();
+    std::fs::create_dir(format!("{root}/writable/d")).unwrap();
+    std::fs::write(format!("{root}/writable/d/sibling.txt"), "granted copy").unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (root, stop) = (root.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let (d, link) = (
+                format!("{root}/writable/d"),
+                format!("{root}/writable/link"),
+            );
+            std::os::unix::fs::symlink("..", &link).unwrap();
+            // Atomically exchange the directory and a link to the mount root, as fast as possible.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                rustix::fs::renameat_with(
+                    rustix::fs::CWD,
+                    d.as_str(),
+                    rustix::fs::CWD,
+                    link.as_str(),
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .unwrap();
+            }
+        })
+    };
+    for _ in 0..20_000 {
+        if let Ok(fd) = h.open_flags("writable/d/sibling.txt", 1, 0, FD_READ) {
+            let text = h.read(fd).unwrap();
+            assert_eq!(text, "granted copy", "read an ungranted file");
+            fs::fd_close(&mut h.cx(), fd).unwrap();
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+}
+
+/// Issue 8, item 3: setting times without `SYMLINK_FOLLOW` followed the link; on a directory
+/// descriptor only the name the plugin used was checked.
+#[test]
+fn set_times_never_reaches_an_ungranted_file() {
+    let mut h = standard();
+    let before = h.mtime("sibling.txt");
+    h.symlink("../sibling.txt", "writable/to_sibling");
+    let (p, l) = h.put(PATH_AT, "writable/to_sibling");
+    // fst_flags 4 = FST_MTIM: set the mtime to 1 s after the epoch.
+    fs::path_filestat_set_times(&mut h.cx(), 3, 0, p, l, 0, 1_000_000_000, 4).unwrap();
+    assert_eq!(h.mtime("sibling.txt"), before, "the target is untouched");
+    assert_eq!(
+        h.mtime("writable/to_sibling"),
+        1,
+        "the link's own time changed"
+    );
+    assert_eq!(
+        fs::path_filestat_set_times(&mut h.cx(), 3, 1, p, l, 0, 1_000_000_000, 4),
+        Err(Errno::Acces),
+        "following the link leads to an ungranted file"
+    );
+
+    h.symlink("../sub", "writable/to_sub");
+    let sub = h
+        .open_flags("writable/to_sub", 1, O_DIRECTORY, FD_READ)
+        .unwrap();
+    let before = h.mtime("sub");
+    assert_eq!(
+        fs::fd_filestat_set_times(&mut h.cx(), sub, 0, 1_000_000_000, 4),
+        Err(Errno::Acces),
+        "the directory is read-only, whatever name opened it"
+    );
+    assert_eq!(h.mtime("sub"), before);
+}
+
+/// Issue 8, item 4: listing a directory reached through a link filtered the target's entries by
+/// the link's name.
+#[test]
+fn listing_through_a_link_filters_by_the_real_directory() {
+    let mut h = harness(&["fs:read:ROOT/granted.txt", "fs:read:ROOT/sub/**"]);
+    std::os::unix::fs::symlink("..", format!("{}/sub/up", h.root)).unwrap();
+    let (p, l) = h.put(PATH_AT, "sub/up");
+    assert_eq!(
+        fs::path_open(&mut h.cx(), 3, 1, p, l, O_DIRECTORY, FD_READ, 0, 0, OUT_AT),
+        Ok(())
+    );
+    let up = h.u32_at(OUT_AT);
+    let names = h.list(up);
+    assert_eq!(
+        names,
+        [".", "..", "granted.txt", "sub"],
+        "the root's entries, filtered as the root"
+    );
+}
+
+/// Issue 8, item 5: `fd_readdir` allocated a buffer of the guest's size before checking it.
+/// Run in a child process under a 1 GiB address-space limit, where the old 4 GiB allocation
+/// aborted the process.
+#[test]
+fn a_huge_readdir_buffer_is_a_fault_not_an_allocation() {
+    const CHILD: &str = "REGLET_READDIR_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        rustix::process::setrlimit(
+            rustix::process::Resource::As,
+            rustix::process::Rlimit {
+                current: Some(1 << 30),
+                maximum: None,
+            },
+        )
+        .unwrap();
+        let mut h = standard();
+        assert_eq!(
+            fs::fd_readdir(&mut h.cx(), 3, 0, u32::MAX, 0, OUT_AT),
+            Err(Errno::Fault)
+        );
+        return;
+    }
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "wasi::tests::a_huge_readdir_buffer_is_a_fault_not_an_allocation",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .status()
+        .unwrap();
+    assert!(status.success(), "the child test failed: {status}");
+}
+
+/// Issue 8, item 6: a FIFO under a read grant was opened (blocking forever); now a FIFO opens
+/// only under a grant that names it, and never blocks.
+#[test]
+fn a_fifo_needs_a_grant_naming_it_and_never_blocks() {
+    fn within_5s<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(work()));
+        rx.recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the call blocked")
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let fifo = root.join("fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_bits_truncate(0o600),
+        0,
+    )
+    .unwrap();
+    for (grant, expected) in [
+        (format!("fs:read:{}/**", root.display()), Err(Errno::Acces)),
+        (format!("fs:read:{}", fifo.display()), Ok(String::new())),
+    ] {
+        let result = within_5s(move || {
+            let (sandbox, _) = Sandbox::from_grants(&GrantSet::parse(&grant).unwrap());
+            let redactor = Arc::new(Redaction::new(RedactionConfig::default()).unwrap());
+            let mut h = Harness {
+                _dir: tempfile::tempdir().unwrap(),
+                root: String::new(),
+                mem: vec![0; 1 << 16],
+                wasi: WasiState::new(Arc::new(sandbox), Arc::from(vec![]), redactor, "t".into()),
+            };
+            let fd = h.open("fifo", 0, FD_READ)?;
+            // Nobody writes: a read answers at once, with end of file.
+            h.read(fd)
+        });
+        assert_eq!(result, expected);
+    }
+}

@@ -1,0 +1,185 @@
+//! The filesystem sandbox attacked from inside: WAT plugins make the WASI calls an attacker would
+//! (issue 8, items 1, 3, 4, 5, 6) and report the errno of each; the test checks the answers and
+//! that nothing outside the grants changed. Each observation runs on its own thread so a call that
+//! blocks fails the test instead of hanging it.
+
+use std::time::Duration;
+
+use reglet_adapters::RuntimeOptions;
+use reglet_domain::{Config, GrantSet};
+use reglet_tests::{Gen, PluginWat, runtime};
+use serde_json::json;
+
+/// WASI errno values the tests expect.
+const ACCES: u32 = 2;
+const FAULT: u32 = 21;
+const SUCCESS: u32 = 0;
+
+/// A plugin whose observe runs `calls` (WAT expressions, each returning an errno) and answers
+/// with evidence `{"errnos": "NN,NN,"}`, two digits per call.
+fn script(calls: &[&str], strings: &[(&str, &str)]) -> PluginWat {
+    let mut body = String::from("(local.set $at (i32.const 4096))\n");
+    for call in calls {
+        body.push_str(&format!(
+            "(local.set $at (call $errno (local.get $at) {call}))\n"
+        ));
+    }
+    body.push_str(
+        r#"(local.set $out (call $alloc (i32.const 512)))
+           (local.set $i (call $copy (local.get $out) ${errnos_prefix}))
+           (local.set $i (call $copy (local.get $i) (i32.const 4096) (i32.sub (local.get $at) (i32.const 4096))))
+           (local.set $i (call $copy (local.get $i) ${errnos_suffix}))
+           (call $pack (local.get $out) (i32.sub (local.get $i) (local.get $out)))"#,
+    );
+    let mut plugin = PluginWat::echo(Gen::One)
+        .with_extra(
+            r#"
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_symlink" (func $path_symlink (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_readdir" (func $fd_readdir (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_set_times" (func $path_filestat_set_times (param i32 i32 i32 i32 i64 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_set_times" (func $fd_filestat_set_times (param i32 i64 i64 i32) (result i32)))
+  (func $errno (param $at i32) (param $e i32) (result i32)
+    (i32.store8 (local.get $at) (i32.add (i32.const 48) (i32.div_u (local.get $e) (i32.const 10))))
+    (i32.store8 (i32.add (local.get $at) (i32.const 1)) (i32.add (i32.const 48) (i32.rem_u (local.get $e) (i32.const 10))))
+    (i32.store8 (i32.add (local.get $at) (i32.const 2)) (i32.const 44))
+    (i32.add (local.get $at) (i32.const 3)))"#,
+        )
+        .with_string(
+            "errnos_prefix",
+            r#"{"Status":true,"Error":null,"Data":{"errnos":""#,
+        )
+        .with_string("errnos_suffix", r#""},"Raw":null}"#)
+        .with_observe(&body);
+    for (name, text) in strings {
+        plugin = plugin.with_string(name, *text);
+    }
+    plugin
+}
+
+/// Runs one observation of `plugin` under `grants` on a runtime of its own; `None` when it had
+/// not finished after 20 s (a blocked host call).
+fn observe(plugin: PluginWat, grants: &[String]) -> Option<Vec<u32>> {
+    let grants = GrantSet::parse_all(grants).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = rt.block_on(async move {
+        let task = tokio::spawn(async move {
+            let runtime = runtime(RuntimeOptions::new().grant("attacker", grants));
+            let loaded = runtime.load_plugin("attacker", &plugin.wasm()).await?;
+            loaded
+                .observe(&Config::from_value(json!({})).unwrap())
+                .await
+        });
+        tokio::time::timeout(Duration::from_secs(20), task).await
+    });
+    // A worker stuck in a blocking call must not hang the test at runtime shutdown.
+    rt.shutdown_background();
+    let evidence = result.ok()?.unwrap().expect("the observation runs");
+    let data = evidence.data.expect("evidence data");
+    let text = data["errnos"].as_str().unwrap().to_owned();
+    Some(
+        text.split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect(),
+    )
+}
+
+fn tempdir() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let root = root.to_str().unwrap().to_owned();
+    (dir, root)
+}
+
+/// Item 1: a dangling link in the writable directory, pointing out of it but inside the mount (a
+/// read grant over the parent mounts it), then `O_CREAT` through it.
+#[test]
+fn a_plugin_cannot_create_a_file_outside_its_write_grant_through_a_link() {
+    let (_dir, root) = tempdir();
+    std::fs::create_dir(format!("{root}/w")).unwrap();
+    let plugin = script(
+        &[
+            "(call $path_symlink ${target} (i32.const 3) ${link})",
+            // path_open(fd 3, SYMLINK_FOLLOW, "link", O_CREAT, FD_WRITE, ...) -> fd at 8
+            "(call $path_open (i32.const 3) (i32.const 1) ${link} (i32.const 1) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 8))",
+        ],
+        &[("target", "../created_outside"), ("link", "w/link")],
+    );
+    let grants = [
+        format!("fs:read:{root}/**"),
+        format!("fs:write:{root}/w/**"),
+    ];
+    let errnos = observe(plugin, &grants).unwrap();
+    assert_eq!(errnos, [SUCCESS, ACCES]);
+    assert!(!std::path::Path::new(&format!("{root}/created_outside")).exists());
+}
+
+/// Item 3: changing times through a link without following it changes the link, not its target.
+#[test]
+fn a_plugin_cannot_touch_an_ungranted_file_through_a_link() {
+    use std::os::unix::fs::MetadataExt;
+    let (_dir, root) = tempdir();
+    std::fs::create_dir(format!("{root}/w")).unwrap();
+    std::fs::write(format!("{root}/ungranted"), "x").unwrap();
+    std::os::unix::fs::symlink("../ungranted", format!("{root}/w/link")).unwrap();
+    let before = std::fs::metadata(format!("{root}/ungranted"))
+        .unwrap()
+        .mtime();
+    let plugin = script(
+        &[
+            // lookup flags 0: the link itself; fst_flags 4: set mtime to 1 s.
+            "(call $path_filestat_set_times (i32.const 3) (i32.const 0) ${link} (i64.const 0) (i64.const 1000000000) (i32.const 4))",
+            "(call $path_filestat_set_times (i32.const 3) (i32.const 1) ${link} (i64.const 0) (i64.const 1000000000) (i32.const 4))",
+        ],
+        &[("link", "link")],
+    );
+    let errnos = observe(plugin, &[format!("fs:write:{root}/w/**")]).unwrap();
+    assert_eq!(errnos[0], SUCCESS);
+    assert_ne!(errnos[1], SUCCESS, "following the link leaves the grant");
+    let after = std::fs::metadata(format!("{root}/ungranted"))
+        .unwrap()
+        .mtime();
+    assert_eq!(before, after, "the ungranted file's mtime did not change");
+}
+
+/// Item 5: a 4 GiB `fd_readdir` buffer is refused as a fault before anything is allocated.
+#[test]
+fn a_huge_readdir_buffer_is_refused() {
+    let (_dir, root) = tempdir();
+    let plugin = script(
+        &[
+            "(call $fd_readdir (i32.const 3) (i32.const 0) (i32.const -1) (i64.const 0) (i32.const 8))",
+        ],
+        &[],
+    );
+    let errnos = observe(plugin, &[format!("fs:read:{root}/**")]).unwrap();
+    assert_eq!(errnos, [FAULT]);
+}
+
+/// Item 6: a FIFO under a directory grant used to block the observation forever.
+#[test]
+fn a_fifo_under_a_directory_grant_is_refused_at_once() {
+    let (_dir, root) = tempdir();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        format!("{root}/fifo").as_str(),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_bits_truncate(0o600),
+        0,
+    )
+    .unwrap();
+    let plugin = script(
+        &[
+            "(call $path_open (i32.const 3) (i32.const 1) ${fifo} (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 8))",
+        ],
+        &[("fifo", "fifo")],
+    );
+    let errnos = observe(plugin, &[format!("fs:read:{root}/**")])
+        .expect("the observation finished: opening the FIFO did not block");
+    assert_eq!(errnos, [ACCES]);
+}
