@@ -387,11 +387,14 @@ async fn compiled_plugins_are_cached_on_disk() {
         let plugin = rt.load_plugin("echo", &wasm).await.unwrap();
         assert!(plugin.observe(&config(json!({}))).await.unwrap().passed());
     }
-    let files: Vec<_> = std::fs::read_dir(dir.path())
+    let mut files: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
+    files.sort();
+    assert_eq!(files.len(), 2, "one compiled module and the key: {files:?}");
+    assert!(files[0].ends_with(".cwasm"), "{files:?}");
+    assert_eq!(files[1], "cache.key");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::time::Instant;
 use reglet_domain::{AccessRequest, ErrorDetail, ErrorType};
 use reglet_ports::{NetError, NetErrorKind};
 
-use super::ssrf::{blocked_range, is_instance_metadata, literal_address};
+use super::ssrf::{classify, literal_address};
 use crate::runtime::state::PluginContext;
 
 /// A destination that passed every check: the name as given, and the addresses to use.
@@ -107,27 +107,26 @@ pub(crate) async fn vet(
     let mut refused = None;
     let mut addrs = Vec::new();
     for ip in ips {
-        let Some(range) = blocked_range(ip) else {
-            addrs.push(SocketAddr::new(ip, port));
-            continue;
-        };
-        let metadata = is_instance_metadata(ip);
-        if private_allowed && (!metadata || plugin.grants.names_address(ip, port)) {
-            addrs.push(SocketAddr::new(ip, port));
-        } else {
-            refused.get_or_insert((ip, range, metadata));
+        match classify(ip) {
+            Some(blocked)
+                if !private_allowed
+                    || (blocked.metadata && !plugin.grants.names_address(ip, port)) =>
+            {
+                refused.get_or_insert((ip, blocked));
+            }
+            _ => addrs.push(SocketAddr::new(ip, port)),
         }
     }
     if addrs.is_empty() {
-        let (ip, range, metadata) = refused.expect("every address was refused");
-        let named = if host == ip.to_string() {
+        let (ip, blocked) = refused.expect("every address was refused");
+        let named = if literal_address(host) == Some(ip) {
             format!("destination IP {ip}")
         } else {
             format!("destination {host} resolves to {ip}, which")
         };
-        let needs = if metadata {
+        let needs = if blocked.metadata {
             format!(
-                "reaching a cloud metadata endpoint needs network:outbound:private and a grant naming the address (network:outbound:{}:{port})",
+                "reaching a cloud metadata endpoint needs network:outbound:private and a grant naming the address dialled (network:outbound:{}:{port})",
                 host_for_grant(ip)
             )
         } else {
@@ -135,7 +134,7 @@ pub(crate) async fn vet(
         };
         return Err(ErrorDetail::new(
             ErrorType::SsrfProtection,
-            format!("SSRF protection: {named} is {range}; {needs}"),
+            format!("SSRF protection: {named} is {blocked}; {needs}"),
         ));
     }
     Ok(Destination {
@@ -144,7 +143,8 @@ pub(crate) async fn vet(
     })
 }
 
-/// How an address is written in a grant string.
+/// How an address is written in a grant string that names it. Only the IPv4-mapped form is folded
+/// (it is the same socket destination); a NAT64, 6to4 or other spelling is its own address.
 fn host_for_grant(ip: IpAddr) -> String {
     match reglet_domain::grants::canonical_ip(ip) {
         IpAddr::V6(v6) => format!("[{v6}]"),

@@ -1,11 +1,17 @@
 //! The compilation cache: compiled modules kept in memory per process and on disk per user, keyed
 //! by the SHA-256 of the wasm bytes and the engine's compatibility hash, so the second run of a
 //! profile compiles nothing.
+//!
+//! A compiled module is native code that wasmtime maps executable without further checks, so
+//! nothing on disk is trusted for having been found there: at every load the directory chain is
+//! checked again and opened without following links ([`trusted_dir`]), and the entry must carry a
+//! valid HMAC under this user's key ([`disk`]). Anything else is compiled again.
+
+mod disk;
+mod trusted_dir;
 
 use std::collections::HashMap;
 use std::hash::Hasher;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -13,6 +19,8 @@ use reglet_domain::PluginError;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 use wasmtime::{Engine, Module};
+
+use disk::{DiskCache, EntryKey};
 
 /// The SHA-256 of a module's bytes.
 pub type Digest256 = [u8; 32];
@@ -28,13 +36,13 @@ pub struct CacheError {
 /// Compiled modules by digest, in memory and optionally on disk.
 pub struct CompilationCache {
     modules: Mutex<HashMap<Digest256, Arc<OnceCell<Module>>>>,
-    dir: Option<PathBuf>,
+    disk: Option<Arc<DiskCache>>,
 }
 
 impl std::fmt::Debug for CompilationCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompilationCache")
-            .field("dir", &self.dir)
+            .field("dir", &self.dir())
             .finish()
     }
 }
@@ -44,39 +52,27 @@ impl CompilationCache {
     pub fn in_memory() -> Arc<Self> {
         Arc::new(CompilationCache {
             modules: Mutex::new(HashMap::new()),
-            dir: None,
+            disk: None,
         })
     }
 
-    /// A cache persisted in `dir`, created with mode 0700 if missing. The directory must belong to
-    /// this user and not be writable by others: a compiled module is native code.
+    /// A cache persisted in `dir`, created with mode 0700 if missing, with its key `cache.key`.
+    /// The directory must belong to this user and not be writable by group or others; every
+    /// directory above it must belong to root or this user and not be writable by others unless
+    /// sticky; none may be a symbolic link. These rules are checked again at every load.
     pub fn persistent(dir: impl Into<PathBuf>) -> Result<Arc<Self>, CacheError> {
         let dir = dir.into();
-        let fail = |reason: String| CacheError {
+        let absolute = std::path::absolute(&dir).map_err(|e| CacheError {
             path: dir.display().to_string(),
-            reason,
-        };
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| fail(e.to_string()))?;
-        let probe = tempfile::NamedTempFile::new_in(&dir).map_err(|e| fail(e.to_string()))?;
-        let me = probe
-            .as_file()
-            .metadata()
-            .map_err(|e| fail(e.to_string()))?
-            .uid();
-        let meta = std::fs::metadata(&dir).map_err(|e| fail(e.to_string()))?;
-        if meta.uid() != me {
-            return Err(fail("it belongs to another user".into()));
-        }
-        if meta.permissions().mode() & 0o022 != 0 {
-            return Err(fail("it is writable by group or others".into()));
-        }
+            reason: e.to_string(),
+        })?;
+        let disk = DiskCache::open(absolute).map_err(|untrusted| CacheError {
+            path: dir.display().to_string(),
+            reason: untrusted.to_string(),
+        })?;
         Ok(Arc::new(CompilationCache {
             modules: Mutex::new(HashMap::new()),
-            dir: Some(dir),
+            disk: Some(Arc::new(disk)),
         }))
     }
 
@@ -105,7 +101,7 @@ impl CompilationCache {
 
     /// The directory modules are persisted in, if any.
     pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
+        self.disk.as_deref().map(DiskCache::root)
     }
 
     /// The compiled module for `wasm`, compiling at most once however many callers ask at once.
@@ -122,11 +118,11 @@ impl CompilationCache {
         };
         let module = cell
             .get_or_try_init(|| {
-                let (engine, dir, plugin) = (engine.clone(), self.dir.clone(), plugin.to_owned());
+                let (engine, disk, plugin) = (engine.clone(), self.disk.clone(), plugin.to_owned());
                 let name = plugin.clone();
                 async move {
                     tokio::task::spawn_blocking(move || {
-                        load_or_compile(&engine, dir.as_deref(), &wasm, &digest, &name)
+                        load_or_compile(&engine, disk.as_deref(), &wasm, digest, &name)
                     })
                     .await
                     .map_err(|e| {
@@ -161,170 +157,26 @@ fn compatibility(engine: &Engine) -> String {
 
 fn load_or_compile(
     engine: &Engine,
-    dir: Option<&Path>,
+    disk: Option<&DiskCache>,
     wasm: &[u8],
-    digest: &Digest256,
+    digest: Digest256,
     plugin: &str,
 ) -> Result<Module, PluginError> {
-    let file = dir.map(|d| {
-        d.join(format!(
-            "{}-{}.cwasm",
-            hex::encode(digest),
-            compatibility(engine)
-        ))
-    });
-    if let Some(file) = &file
-        && let Some(module) = load(engine, file)
-    {
+    let entry = EntryKey {
+        digest,
+        compatibility: compatibility(engine),
+    };
+    if let Some(module) = disk.and_then(|disk| disk.load(engine, &entry)) {
         return Ok(module);
     }
     let module = Module::from_binary(engine, wasm).map_err(|e| {
         PluginError::load(format!("plugin {plugin} is not valid WebAssembly: {e:#}"))
     })?;
-    if let Some(file) = &file
-        && let Err(e) = store(&module, file)
-    {
-        tracing::warn!(
-            plugin,
-            "could not cache the compiled plugin at {}: {e}",
-            file.display()
-        );
+    if let Some(disk) = disk {
+        disk.store(&module, &entry);
     }
     Ok(module)
 }
 
-/// Loads a cached module if the file is ours and intact; anything else is recompiled.
-fn load(engine: &Engine, file: &Path) -> Option<Module> {
-    let meta = std::fs::metadata(file).ok()?;
-    let dir_owner = std::fs::metadata(file.parent()?).ok()?.uid();
-    if meta.uid() != dir_owner || meta.permissions().mode() & 0o022 != 0 {
-        tracing::warn!(
-            "ignoring cached module {} with unsafe ownership or mode",
-            file.display()
-        );
-        return None;
-    }
-    // SAFETY: the file was written by `store` below into a directory only this user can write
-    // (checked in `CompilationCache::persistent`), its owner and mode were just checked, and
-    // wasmtime verifies that it was produced by this version with a compatible configuration.
-    #[allow(unsafe_code)]
-    match unsafe { Module::deserialize_file(engine, file) } {
-        Ok(module) => Some(module),
-        Err(e) => {
-            tracing::warn!(
-                "discarding unusable cached module {}: {e:#}",
-                file.display()
-            );
-            let _ = std::fs::remove_file(file);
-            None
-        }
-    }
-}
-
-/// Writes the compiled module to a temporary file and renames it into place, so a reader never
-/// sees a partial file.
-fn store(module: &Module, file: &Path) -> std::io::Result<()> {
-    let bytes = module.serialize().map_err(std::io::Error::other)?;
-    let dir = file
-        .parent()
-        .expect("cache files live in the cache directory");
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(&bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(file).map_err(|e| e.error)?;
-    Ok(())
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const WAT: &str = r#"(module (func (export "f") (result i32) i32.const 7))"#;
-
-    fn engine() -> Engine {
-        Engine::default()
-    }
-
-    #[tokio::test]
-    async fn compiles_once_and_persists() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = CompilationCache::persistent(dir.path().join("c")).unwrap();
-        let wasm: Arc<[u8]> = wat::parse_str(WAT).unwrap().into();
-        let engine = engine();
-        let a = cache
-            .module(&engine, wasm.clone(), digest(&wasm), "p")
-            .await
-            .unwrap();
-        let b = cache
-            .module(&engine, wasm.clone(), digest(&wasm), "p")
-            .await
-            .unwrap();
-        assert!(
-            Module::same(&a, &b),
-            "the second load is served from memory"
-        );
-        let files: Vec<_> = std::fs::read_dir(dir.path().join("c")).unwrap().collect();
-        assert_eq!(files.len(), 1);
-        let mode = std::fs::metadata(dir.path().join("c"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o700);
-
-        // A fresh cache over the same directory loads the compiled file.
-        let again = CompilationCache::persistent(dir.path().join("c")).unwrap();
-        let c = again
-            .module(&engine, wasm.clone(), digest(&wasm), "p")
-            .await
-            .unwrap();
-        assert_eq!(c.exports().count(), 1);
-    }
-
-    #[tokio::test]
-    async fn corrupt_cache_files_are_recompiled() {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = engine();
-        let wasm: Arc<[u8]> = wat::parse_str(WAT).unwrap().into();
-        let name = format!(
-            "{}-{}.cwasm",
-            hex::encode(digest(&wasm)),
-            compatibility(&engine)
-        );
-        let cache = CompilationCache::persistent(dir.path()).unwrap();
-        std::fs::write(dir.path().join(&name), b"not a module").unwrap();
-        let module = cache
-            .module(&engine, wasm.clone(), digest(&wasm), "p")
-            .await
-            .unwrap();
-        assert_eq!(module.exports().count(), 1);
-    }
-
-    #[tokio::test]
-    async fn invalid_wasm_is_a_load_error_naming_the_plugin() {
-        let cache = CompilationCache::in_memory();
-        let wasm: Arc<[u8]> = Arc::from(&b"\0asm garbage"[..]);
-        let err = cache
-            .module(&engine(), wasm.clone(), digest(&wasm), "broken")
-            .await
-            .unwrap_err();
-        assert_eq!(err.code(), reglet_domain::PluginErrorCode::PluginLoadError);
-        assert!(
-            err.message()
-                .contains("plugin broken is not valid WebAssembly"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn unsafe_directories_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let open = dir.path().join("open");
-        std::fs::create_dir(&open).unwrap();
-        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let err = CompilationCache::persistent(&open).unwrap_err();
-        assert!(
-            err.to_string().contains("writable by group or others"),
-            "{err}"
-        );
-    }
-}
+mod tests;

@@ -204,6 +204,8 @@ impl GrantSet {
 
     /// True when a grant names the address `ip` itself (`network:outbound:169.254.169.254:80` or a
     /// block containing it) for `port`; a host name or a wildcard that happens to cover it does not.
+    /// Only the IPv4-mapped spelling is the same address; the NAT64 or 6to4 address carrying
+    /// 169.254.169.254 must be named as itself.
     pub fn names_address(&self, ip: std::net::IpAddr, port: u16) -> bool {
         let requested = RequestedHost::Ip(canonical_ip(ip));
         self.network.iter().any(|g| {

@@ -492,4 +492,10 @@ fn naming_an_address_takes_an_address_or_a_block() {
     assert!(set(&["network:outbound:169.254.0.0/16:80"]).names_address(ip, 80));
     assert!(!set(&["network:outbound:*:80", "network:outbound:private"]).names_address(ip, 80));
     assert!(!set(&["network:outbound:metadata.example:80"]).names_address(ip, 80));
+    let ipv4 = set(&["network:outbound:169.254.169.254:80"]);
+    assert!(ipv4.names_address("::ffff:169.254.169.254".parse().unwrap(), 80));
+    assert!(!ipv4.names_address("64:ff9b::a9fe:a9fe".parse().unwrap(), 80));
+    let nat64 = set(&["network:outbound:[64:ff9b::a9fe:a9fe]:80"]);
+    assert!(nat64.names_address("64:ff9b::a9fe:a9fe".parse().unwrap(), 80));
+    assert!(!nat64.names_address(ip, 80));
 }

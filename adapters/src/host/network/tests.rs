@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reglet_domain::{ErrorType, GrantSet};
 use reglet_ports::MockDnsResolver;
 
-use super::vet;
+use super::{host_for_grant, vet};
 use crate::host::HostServices;
 use crate::runtime::state::PluginContext;
 
@@ -159,4 +159,104 @@ async fn metadata_endpoints_need_a_grant_naming_their_address() {
     );
     let err = vet(&ctx, "169.254.169.254", 80, soon()).await.unwrap_err();
     assert_eq!(err.kind, ErrorType::SsrfProtection);
+}
+
+/// Every IPv6 spelling that carries 169.254.169.254, and AWS's own IPv6 endpoint.
+const METADATA_SPELLINGS: &[&str] = &[
+    "[::ffff:169.254.169.254]",
+    "[::ffff:0:a9fe:a9fe]",
+    "[::a9fe:a9fe]",
+    "[64:ff9b::a9fe:a9fe]",
+    "[64:ff9b:1::a9fe:a9fe]",
+    "[2002:a9fe:a9fe::1]",
+    "[2001:0:a9fe:a9fe::1]",
+    "[2001:0:4136:e378:8000:63bf:5601:5601]",
+    "[2a00:1450:4001::5efe:a9fe:a9fe]",
+    "[2a00:1450:4001::200:5efe:a9fe:a9fe]",
+    "[fd00:ec2::254]",
+];
+
+#[tokio::test]
+async fn metadata_carried_in_ipv6_needs_a_grant_naming_the_address_dialled() {
+    for host in METADATA_SPELLINGS {
+        let ip = crate::host::ssrf::literal_address(host).unwrap();
+        let exact = format!("network:outbound:{}:80", host_for_grant(ip));
+
+        let ctx = context(
+            &["network:outbound:*:80", "network:outbound:private"],
+            MockDnsResolver::new(),
+        );
+        let err = vet(&ctx, host, 80, soon()).await.unwrap_err();
+        assert_eq!(err.kind, ErrorType::SsrfProtection, "{host}");
+        assert!(
+            err.message.contains("metadata") && err.message.contains(&exact),
+            "{host}: {}",
+            err.message
+        );
+
+        // Found through DNS, the same.
+        let ctx = context(
+            &["network:outbound:*:80", "network:outbound:private"],
+            resolving(vec![vec![host.trim_matches(['[', ']'])]]),
+        );
+        let err = vet(&ctx, "metadata.example", 80, soon()).await.unwrap_err();
+        assert!(err.message.contains("metadata"), "{host}: {}", err.message);
+
+        // A grant naming the exact address dialled opens it.
+        let ctx = context(
+            &[&exact, "network:outbound:private"],
+            MockDnsResolver::new(),
+        );
+        assert!(
+            vet(&ctx, host, 80, soon()).await.is_ok(),
+            "{host} with {exact}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn naming_the_ipv4_metadata_address_does_not_name_its_nat64_or_6to4_spelling() {
+    for host in [
+        "[64:ff9b::a9fe:a9fe]",
+        "[2002:a9fe:a9fe::1]",
+        "[::a9fe:a9fe]",
+    ] {
+        let ctx = context(
+            &[
+                "network:outbound:*:80",
+                "network:outbound:169.254.169.254:80",
+                "network:outbound:private",
+            ],
+            MockDnsResolver::new(),
+        );
+        let err = vet(&ctx, host, 80, soon()).await.unwrap_err();
+        assert_eq!(err.kind, ErrorType::SsrfProtection, "{host}");
+    }
+}
+
+#[tokio::test]
+async fn private_ipv4_carried_in_ipv6_needs_the_private_grant_and_public_stays_public() {
+    for host in [
+        "[64:ff9b::a00:5]",
+        "[64:ff9b::7f00:1]",
+        "[2a00:1450:4001::5efe:a00:5]",
+        "[2a00:1450:4001::200:5efe:7f00:1]",
+        "[2001:0:808:808:8000:63bf:f5ff:fffa]",
+    ] {
+        let ctx = context(&["network:outbound:*"], MockDnsResolver::new());
+        let err = vet(&ctx, host, 80, soon()).await.unwrap_err();
+        assert_eq!(err.kind, ErrorType::SsrfProtection, "{host}");
+        assert!(
+            err.message.contains("network:outbound:private") && !err.message.contains("metadata"),
+            "{host}: {}",
+            err.message
+        );
+    }
+    // 8.8.8.8 through the well-known NAT64 prefix (what DNS64 answers on an IPv6-only network),
+    // and an ISATAP identifier carrying a public address under a public prefix.
+    for host in ["[64:ff9b::808:808]", "[2a00:1450:4001::200:5efe:808:808]"] {
+        let ctx = context(&["network:outbound:*"], MockDnsResolver::new());
+        let dest = vet(&ctx, host, 80, soon()).await;
+        assert!(dest.is_ok(), "{host}: {dest:?}");
+    }
 }
