@@ -456,6 +456,19 @@ impl Redactor for Redaction {
         Ok(count)
     }
 
+    fn redact_json_text(&self, value: &mut Value) -> Result<usize, RedactionError> {
+        let mut count = 0;
+        self.walk(
+            value,
+            &mut String::new(),
+            0,
+            &self.known(),
+            false,
+            &mut count,
+        )?;
+        Ok(count)
+    }
+
     fn stream(&self) -> Box<dyn RedactingStream> {
         Box::new(stream::StreamRedaction::new(self.clone()))
     }
