@@ -45,6 +45,12 @@ impl Strings {
         self
     }
 
+    /// Replaces the string `name` (or adds it): the old bytes stay in the data segment, unused.
+    pub fn replace(&mut self, name: &str, bytes: impl Into<Vec<u8>>) -> &mut Self {
+        self.items.retain(|(n, _, _)| n != name);
+        self.add(name, bytes)
+    }
+
     /// `(i32.const ptr) (i32.const len)` of the string `name`.
     pub fn at(&self, name: &str) -> String {
         let (_, bytes, at) = self
@@ -143,6 +149,12 @@ impl PluginWat {
     /// Adds a string to the data segment.
     pub fn with_string(mut self, name: &str, bytes: impl Into<Vec<u8>>) -> Self {
         self.strings.add(name, bytes);
+        self
+    }
+
+    /// Replaces one of the plugin's strings (`describe`, `schema`, `manifest`, ...).
+    pub fn replacing_string(mut self, name: &str, bytes: impl Into<Vec<u8>>) -> Self {
+        self.strings.replace(name, bytes);
         self
     }
 

@@ -4,6 +4,7 @@ use serde_json::Value;
 use wasmtime::Caller;
 
 use super::wire::read_request;
+use crate::redaction::REDACTED;
 use crate::runtime::state::HostState;
 use reglet_ports::Redactor;
 
@@ -54,18 +55,25 @@ fn render_attrs(attrs: &[Value], redactor: &dyn Redactor) -> String {
     let mut out = Vec::new();
     for attr in attrs.iter().take(MAX_ATTRS) {
         let key = attr.get("key").and_then(Value::as_str).unwrap_or("?");
-        let value = match attr.get("value") {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => String::new(),
+        let value = attr
+            .get("value")
+            .cloned()
+            .unwrap_or_else(|| Value::String(String::new()));
+        // Redacted as a one-entry document, like structured evidence: the key by the text rules,
+        // the value whole when the key is sensitive, and what is inside it otherwise.
+        let mut pair = Value::Object(serde_json::Map::from_iter([(key.to_owned(), value)]));
+        let (key, value) = match redactor.redact_json(&mut pair) {
+            Ok(_) => match pair {
+                Value::Object(map) => map.into_iter().next().unwrap_or_default(),
+                _ => Default::default(),
+            },
+            Err(_) => (REDACTED.to_owned(), Value::String(REDACTED.to_owned())),
         };
-        // Values under sensitive keys go whole, like structured evidence.
-        let mut pair = serde_json::json!({ key: value });
-        let value = match redactor.redact_json(&mut pair) {
-            Ok(_) => pair[key].as_str().map(str::to_owned).unwrap_or_default(),
-            Err(_) => "[REDACTED]".to_owned(),
+        let value = match value {
+            Value::String(s) => s,
+            other => other.to_string(),
         };
-        out.push(format!("{}={}", cut(key, 64), cut(&value, MAX_ATTR_CHARS)));
+        out.push(format!("{}={}", cut(&key, 64), cut(&value, MAX_ATTR_CHARS)));
     }
     if attrs.len() > MAX_ATTRS {
         out.push(format!("(+{} more)", attrs.len() - MAX_ATTRS));
@@ -96,6 +104,7 @@ pub(crate) fn log_message(mut caller: Caller<'_, HostState>, packed: u64) {
             Err(e) => e,
             Ok(_) => "not a JSON object".into(),
         };
+        let reason = reglet_ports::redactor::redact_string(redactor.as_ref(), reason);
         tracing::warn!(target: "reglet::plugin", plugin = %plugin, "unreadable log message from the plugin: {}", cut(&reason, 200));
         return;
     };
@@ -104,11 +113,12 @@ pub(crate) fn log_message(mut caller: Caller<'_, HostState>, packed: u64) {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     };
-    let raw_message = field("message").and_then(Value::as_str).unwrap_or_default();
-    let message = cut(
-        &reglet_ports::redactor::redact_string(redactor.as_ref(), raw_message.to_owned()),
-        MAX_MESSAGE_CHARS,
-    );
+    let mut message = field("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    redactor.redact_in_place(&mut message);
+    let message = cut(&message, MAX_MESSAGE_CHARS);
     let attrs = match field("attrs") {
         Some(Value::Array(attrs)) => render_attrs(attrs, redactor.as_ref()),
         _ => String::new(),

@@ -199,14 +199,24 @@ impl Call {
         &self.plugin.services
     }
 
-    /// Logs a refused call where anyone watching the host's log can see it.
+    /// Logs a refused call where anyone watching the host's log can see it, redacted: the reason
+    /// can echo what the plugin asked for.
     pub(crate) fn refused(&self, function: &str, error: &ErrorDetail) {
-        tracing::warn!(target: "reglet::host", plugin = %self.plugin.name, function, "refused: {}", error.message);
+        let message = self.redacted(&error.message);
+        tracing::warn!(target: "reglet::host", plugin = %self.plugin.name, function, "refused: {message}");
     }
 
-    /// Logs an allowed call.
+    /// Logs an allowed call, redacted: `what` echoes the request (a command's arguments, a URL).
     pub(crate) fn allowed(&self, function: &str, what: &str) {
+        let what = self.redacted(what);
         tracing::info!(target: "reglet::host", plugin = %self.plugin.name, function, "allowed: {what}");
+    }
+
+    fn redacted<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        match self.plugin.redactor.redact_text(text) {
+            Some(clean) => std::borrow::Cow::Owned(clean),
+            None => std::borrow::Cow::Borrowed(text),
+        }
     }
 }
 

@@ -1,5 +1,10 @@
 //! Known secret values: every resolved `{{ secret "..." }}` and anything else the application marks
 //! sensitive, matched exactly together with the encoded forms in which they leak.
+//!
+//! The automaton holds a few canonical forms per secret. Escapes whose choice is the encoder's (which
+//! characters a JSON encoder writes as `\uXXXX`, which bytes a URL encoder percent-encodes and in
+//! which hex case) are decoded in the text instead (see [`super::escapes`]), so the number of
+//! patterns does not grow with the number of ways to write a secret.
 
 use std::ops::Range;
 
@@ -9,6 +14,7 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use zeroize::Zeroizing;
 
 use super::RedactionConfigError;
+use super::escapes::{Scheme, View};
 use super::replacement::REDACTED;
 
 /// Shortest encoded fragment (base64, hex) worth matching; shorter ones would hit ordinary text.
@@ -18,7 +24,10 @@ const MIN_FRAGMENT_LEN: usize = 8;
 pub(crate) struct KnownSecrets {
     values: Vec<Zeroizing<Vec<u8>>>,
     automaton: Option<AhoCorasick>,
+    /// Longest pattern, in bytes.
     longest: usize,
+    /// Longest secret, in bytes.
+    longest_secret: usize,
 }
 
 impl KnownSecrets {
@@ -27,6 +36,7 @@ impl KnownSecrets {
             values: Vec::new(),
             automaton: None,
             longest: 0,
+            longest_secret: 0,
         }
     }
 
@@ -72,27 +82,46 @@ impl KnownSecrets {
             )
         };
         patterns.iter_mut().for_each(zeroize::Zeroize::zeroize);
+        let longest_secret = values.iter().map(|v| v.len()).max().unwrap_or(0);
         Ok(KnownSecrets {
             values,
             automaton,
             longest,
+            longest_secret,
         })
     }
 
-    /// Byte ranges covering every occurrence of every form of every secret.
+    /// Byte ranges covering every occurrence of every form of every secret, escaped in any way
+    /// [`super::escapes`] decodes.
     ///
     /// Each search reports the longest form starting at the leftmost position and the next search
     /// starts one byte later, so occurrences that overlap a previous one are found too; a shorter
-    /// form at the same position is a prefix of the reported one and is covered by it.
+    /// form at the same position is a prefix of the reported one and is covered by it. Decoded
+    /// views are searched only near their escapes, so text without escapes costs two `memchr`
+    /// passes more than the plain search.
     pub(crate) fn find(&self, text: &[u8], out: &mut Vec<Range<usize>>) {
-        if let Some(ac) = &self.automaton {
-            every_start(ac, text, |m| out.push(m.range()));
+        let Some(ac) = &self.automaton else {
+            return;
+        };
+        every_start(ac, text, |m| out.push(m.range()));
+        for scheme in Scheme::ALL {
+            let Some(view) = View::decode(text, scheme) else {
+                continue;
+            };
+            for window in view.windows(self.longest) {
+                let offset = window.start;
+                every_start(ac, &view.bytes()[window], |m| {
+                    out.push(view.original(offset + m.start()..offset + m.end()));
+                });
+            }
         }
     }
 
-    /// The longest form looked for, in bytes.
-    pub(crate) fn longest(&self) -> usize {
+    /// The most bytes one occurrence of a secret can take in text, escapes included: a stream
+    /// must hold back one byte less than this to see every occurrence whole.
+    pub(crate) fn longest_occurrence(&self) -> usize {
         self.longest
+            .max(self.longest_secret * Scheme::MAX_EXPANSION)
     }
 
     /// How many secrets are known.
@@ -120,11 +149,21 @@ pub(crate) fn every_start(
     }
 }
 
-/// The forms in which a secret leaks: as is, JSON-escaped, percent-encoded, lower and upper hex,
-/// and standard and URL-safe base64 at each of the three byte alignments it can have inside a
-/// longer encoded string (only the characters that depend on the secret alone).
+/// The forms in which a secret leaks: as is, with `+` for each space (form encoding), JSON-escaped
+/// as serde writes it, percent-encoded, lower and upper hex, and standard and URL-safe base64 at
+/// each of the three byte alignments it can have inside a longer encoded string (only the
+/// characters that depend on the secret alone). Other JSON and percent escapes are decoded in the
+/// text rather than listed here.
 pub(crate) fn encoded_forms(secret: &[u8]) -> Vec<Vec<u8>> {
     let mut forms = vec![secret.to_vec()];
+    if secret.contains(&b' ') {
+        forms.push(
+            secret
+                .iter()
+                .map(|&b| if b == b' ' { b'+' } else { b })
+                .collect(),
+        );
+    }
     if let Ok(text) = std::str::from_utf8(secret) {
         let json = serde_json::to_string(text).expect("strings serialise");
         forms.push(json.as_bytes()[1..json.len() - 1].to_vec());

@@ -3,8 +3,11 @@
 //! Three layers find what to hide, and one pass replaces it:
 //!
 //! 1. **Known secret values** (every resolved `{{ secret "..." }}`), matched exactly with one
-//!    Aho-Corasick automaton together with their JSON-escaped, percent-encoded, hex and base64
-//!    forms (at every byte alignment, so a secret inside a longer base64 string is found too).
+//!    Aho-Corasick automaton together with their JSON-escaped, percent-encoded, form-encoded, hex
+//!    and base64 forms (at every byte alignment, so a secret inside a longer base64 string is
+//!    found too). JSON `\uXXXX` escapes of any character and percent-encoding in either hex case
+//!    are decoded in the text and searched there (see `escapes`). In structured data, numbers,
+//!    booleans and nulls are matched by their text too.
 //! 2. **Key names** in structured data (`password`, `token`, `Authorization`, ... and the user's
 //!    dot paths): the whole value goes.
 //! 3. **Pattern rules** for well-known token formats, run only where one of their keywords occurs.
@@ -14,6 +17,7 @@
 //! until nothing changes, so redacting twice is the same as redacting once.
 
 mod entropy;
+mod escapes;
 mod keys;
 mod known;
 mod log_writer;
@@ -185,6 +189,24 @@ impl Redaction {
     /// Every span to hide in `text`, unsorted; existing replacement tokens are never searched.
     /// Known secrets are looked for only when `known` is given.
     fn spans(&self, text: &[u8], known: Option<&KnownSecrets>) -> Vec<Range<usize>> {
+        self.collect_spans(text, known, None)
+    }
+
+    /// [`Redaction::spans`] together with the whole extent of every rule match: the places a
+    /// stream must not cut.
+    fn uncuttable(&self, text: &[u8], known: &KnownSecrets) -> Vec<Range<usize>> {
+        let mut extents = Vec::new();
+        let mut spans = self.collect_spans(text, Some(known), Some(&mut extents));
+        spans.append(&mut extents);
+        spans
+    }
+
+    fn collect_spans(
+        &self,
+        text: &[u8],
+        known: Option<&KnownSecrets>,
+        mut extents: Option<&mut Vec<Range<usize>>>,
+    ) -> Vec<Range<usize>> {
         let mut spans = Vec::new();
         let mut segment_start = 0;
         let tokens = replacement::token_ranges(text);
@@ -195,12 +217,19 @@ impl Redaction {
             let segment = &text[segment_start..token.start];
             if !segment.is_empty() {
                 let before = spans.len();
+                let extents_before = extents.as_ref().map_or(0, |e| e.len());
                 if let Some(known) = known {
                     known.find(segment, &mut spans);
                 }
-                self.inner.rules.find(segment, &mut spans);
-                for span in &mut spans[before..] {
+                self.inner
+                    .rules
+                    .find(segment, &mut spans, extents.as_deref_mut());
+                let shift = |span: &mut Range<usize>| {
                     *span = span.start + segment_start..span.end + segment_start;
+                };
+                spans[before..].iter_mut().for_each(shift);
+                if let Some(extents) = extents.as_deref_mut() {
+                    extents[extents_before..].iter_mut().for_each(shift);
                 }
             }
             segment_start = token.end;
@@ -278,15 +307,39 @@ impl Redaction {
         }
     }
 
-    /// Walks a document: values under sensitive keys or paths are masked whole, every other string
-    /// and every key goes through the text rules. `path` is the dotted path of `value`, kept only
-    /// when path rules exist.
+    /// The redacted textual form of a number, boolean or null, when it holds something to hide:
+    /// `987654321` is a secret whether a plugin writes it as a string or as a number.
+    fn redact_scalar(&self, value: &Value, known: &KnownSecrets) -> Option<String> {
+        use std::io::Write as _;
+        let mut buf = [0u8; 40];
+        let text: &[u8] = match value {
+            Value::Bool(true) => b"true",
+            Value::Bool(false) => b"false",
+            Value::Null => b"null",
+            Value::Number(n) => {
+                let mut cursor = std::io::Cursor::new(&mut buf[..]);
+                if write!(cursor, "{n}").is_err() {
+                    return self.redact_str_with(&n.to_string(), known);
+                }
+                let len = cursor.position() as usize;
+                &buf[..len]
+            }
+            _ => return None,
+        };
+        self.redact_fixpoint(text, known)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Walks a document: with `by_key`, values under sensitive keys or paths are masked whole;
+    /// every other string, every key and the text of every other leaf goes through the text rules.
+    /// `path` is the dotted path of `value`, kept only when path rules are used.
     fn walk(
         &self,
         value: &mut Value,
         path: &mut String,
         depth: usize,
         known: &KnownSecrets,
+        by_key: bool,
         count: &mut usize,
     ) -> Result<(), RedactionError> {
         if depth > MAX_DEPTH {
@@ -303,24 +356,25 @@ impl Redaction {
             }
             Value::Array(items) => {
                 for item in items {
-                    self.walk(item, path, depth + 1, known, count)?;
+                    self.walk(item, path, depth + 1, known, by_key, count)?;
                 }
             }
             Value::Object(map) => {
                 let keys = &self.inner.keys;
+                let paths = by_key && keys.uses_paths();
                 let mut rename = false;
                 for (key, inner) in map.iter_mut() {
                     let parent = path.len();
-                    if keys.uses_paths() {
+                    if paths {
                         if !path.is_empty() {
                             path.push('.');
                         }
                         path.push_str(key);
                     }
-                    if keys.is_sensitive(key, path) {
+                    if by_key && keys.is_sensitive(key, path) {
                         self.mask(inner, count);
                     } else {
-                        self.walk(inner, path, depth + 1, known, count)?;
+                        self.walk(inner, path, depth + 1, known, by_key, count)?;
                     }
                     path.truncate(parent);
                     rename |= self.redact_fixpoint(key.as_bytes(), known).is_some();
@@ -342,7 +396,12 @@ impl Redaction {
                     }
                 }
             }
-            _ => {}
+            scalar => {
+                if let Some(clean) = self.redact_scalar(scalar, known) {
+                    *scalar = Value::String(clean);
+                    *count += 1;
+                }
+            }
         }
         Ok(())
     }
@@ -386,7 +445,27 @@ impl Redactor for Redaction {
 
     fn redact_json(&self, value: &mut Value) -> Result<usize, RedactionError> {
         let mut count = 0;
-        self.walk(value, &mut String::new(), 0, &self.known(), &mut count)?;
+        self.walk(
+            value,
+            &mut String::new(),
+            0,
+            &self.known(),
+            true,
+            &mut count,
+        )?;
+        Ok(count)
+    }
+
+    fn redact_json_text(&self, value: &mut Value) -> Result<usize, RedactionError> {
+        let mut count = 0;
+        self.walk(
+            value,
+            &mut String::new(),
+            0,
+            &self.known(),
+            false,
+            &mut count,
+        )?;
         Ok(count)
     }
 

@@ -16,6 +16,9 @@ use super::entropy::shannon_entropy;
 
 /// Farthest a rule looks on either side of a keyword inside one very long line.
 const WINDOW: usize = 4096;
+/// Longest match of a single-line rule with a keyword: it lies in the window around its keyword.
+/// A stream that holds back this much of a long line sees every such match whole.
+pub(crate) const MAX_LINE_MATCH: usize = 2 * WINDOW;
 /// Farthest a multi-line rule (a PEM block) looks after its keyword.
 const MULTILINE_WINDOW: usize = 64 * 1024;
 
@@ -523,10 +526,17 @@ impl RuleSet {
         })
     }
 
-    /// Byte ranges of every secret the rules find in `text`.
-    pub(crate) fn find(&self, text: &[u8], out: &mut Vec<Range<usize>>) {
+    /// Byte ranges of every secret the rules find in `text`, and, when `extents` is given, the whole
+    /// match of every rule there (keyword and context included, secret or not): where a stream must
+    /// not cut, or the part after the cut would no longer match.
+    pub(crate) fn find(
+        &self,
+        text: &[u8],
+        out: &mut Vec<Range<usize>>,
+        mut extents: Option<&mut Vec<Range<usize>>>,
+    ) {
         for &rule in &self.always {
-            self.run(rule, text, 0, out);
+            self.run(rule, text, 0, out, extents.as_deref_mut());
         }
         let Some(prefilter) = &self.prefilter else {
             return;
@@ -540,7 +550,15 @@ impl RuleSet {
             if let Some(w) = &window
                 && !w.contains(&pos)
             {
-                self.run_window(text, w.clone(), &mut pending, &mut multiline_done, out);
+                let extents = extents.as_deref_mut();
+                self.run_window(
+                    text,
+                    w.clone(),
+                    &mut pending,
+                    &mut multiline_done,
+                    out,
+                    extents,
+                );
             }
             if window.as_ref().is_none_or(|w| !w.contains(&pos)) {
                 window = Some(line_window(text, pos));
@@ -552,7 +570,7 @@ impl RuleSet {
             }
         }
         if let Some(w) = window {
-            self.run_window(text, w, &mut pending, &mut multiline_done, out);
+            self.run_window(text, w, &mut pending, &mut multiline_done, out, extents);
         }
     }
 
@@ -563,6 +581,7 @@ impl RuleSet {
         pending: &mut Vec<usize>,
         multiline_done: &mut bool,
         out: &mut Vec<Range<usize>>,
+        mut extents: Option<&mut Vec<Range<usize>>>,
     ) {
         for rule in pending.drain(..) {
             if self.rules[rule].multiline {
@@ -571,19 +590,31 @@ impl RuleSet {
                 }
                 // A PEM block spans lines: search from this line on, far enough to reach its end.
                 let end = (window.start + MULTILINE_WINDOW).min(text.len());
-                self.run(rule, &text[window.start..end], window.start, out);
+                let extents = extents.as_deref_mut();
+                self.run(rule, &text[window.start..end], window.start, out, extents);
                 if end == text.len() {
                     *multiline_done = true;
                 }
             } else {
-                self.run(rule, &text[window.clone()], window.start, out);
+                let extents = extents.as_deref_mut();
+                self.run(rule, &text[window.clone()], window.start, out, extents);
             }
         }
     }
 
-    fn run(&self, index: usize, text: &[u8], offset: usize, out: &mut Vec<Range<usize>>) {
+    fn run(
+        &self,
+        index: usize,
+        text: &[u8],
+        offset: usize,
+        out: &mut Vec<Range<usize>>,
+        mut extents: Option<&mut Vec<Range<usize>>>,
+    ) {
         let rule = &self.rules[index];
         for caps in rule.regex.captures_iter(text) {
+            if let (Some(extents), Some(whole)) = (extents.as_deref_mut(), caps.get(0)) {
+                extents.push(offset + whole.start()..offset + whole.end());
+            }
             let Some(m) = caps.get(rule.group).or_else(|| caps.get(0)) else {
                 continue;
             };

@@ -1,17 +1,28 @@
 //! Redaction of a stream of chunks, such as a plugin's stdout.
 //!
-//! Text is released a whole line at a time, and only once at least (longest known secret − 1)
-//! bytes follow it, so a secret split across two writes is always seen whole. A span that would be
-//! cut (an unterminated private-key block, a secret across the boundary) holds the cut back to its
-//! start. If a single line grows past [`MAX_HELD`], it is released anyway; if that happens inside a
-//! private-key block, everything up to the block's end marker is suppressed.
+//! Text is released a whole line at a time, and only once at least (longest occurrence of a known
+//! secret − 1) bytes follow it, so a secret split across two writes is always seen whole. A span
+//! that would be cut (an unterminated private-key block, a secret across the boundary) holds the
+//! cut back to its start.
+//!
+//! If a single line grows past [`MAX_HELD`], part of it is released anyway, but never its last
+//! [`FORCED_TAIL`] bytes: a rule match lies within a bounded window around its keyword, so every
+//! match that starts before the cut is then held whole, and the cut is moved back to the start of
+//! any whole match it would go through (keyword included, so the keyword is never released without
+//! the secret after it). If a forced release happens inside a private-key block, everything up to
+//! the block's end marker is suppressed.
 
 use reglet_ports::RedactingStream;
 
+use super::rules::MAX_LINE_MATCH;
 use super::{Redaction, merge, replacement};
 
 /// Most bytes held back before a forced release.
-const MAX_HELD: usize = 64 * 1024;
+pub(super) const MAX_HELD: usize = 64 * 1024;
+
+/// Bytes of a long line always held back at a forced release: at least the longest single-line
+/// rule match. (A custom rule without keywords whose match is longer can still be cut.)
+const FORCED_TAIL: usize = MAX_LINE_MATCH;
 
 pub(super) struct StreamRedaction {
     redaction: Redaction,
@@ -67,19 +78,20 @@ impl RedactingStream for StreamRedaction {
     fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
         self.held.extend_from_slice(chunk);
         let known = self.redaction.known();
-        let keep = known.longest().saturating_sub(1);
+        let keep = known.longest_occurrence().saturating_sub(1);
         let limit = self.held.len().saturating_sub(keep);
         let mut cut = memchr::memrchr(b'\n', &self.held[..limit]).map_or(0, |i| i + 1);
         let forced = cut == 0 && self.held.len() > MAX_HELD;
         if forced {
-            cut = limit;
+            cut = self.held.len().saturating_sub(keep.max(FORCED_TAIL));
         }
         if cut == 0 {
             return Vec::new();
         }
-        // Never cut through something that will be redacted, nor release the start of a span that
-        // reaches the end of what is held (an unterminated private key may go on).
-        let spans = merge(self.redaction.spans(&self.held, Some(&known)));
+        // Never cut through something that will be redacted or a rule's whole match, nor release
+        // the start of one that reaches the end of what is held (an unterminated private key, a
+        // token that may go on).
+        let spans = merge(self.redaction.uncuttable(&self.held, &known));
         let held = self.held.len();
         for span in spans.iter().rev() {
             if span.start < cut && (cut < span.end || span.end == held) {

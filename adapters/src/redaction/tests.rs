@@ -194,10 +194,122 @@ fn stream_holds_a_private_key_until_its_end() {
 fn stream_releases_complete_lines_early() {
     let r = with_secrets(&["abcdefgh"]);
     let mut stream = r.stream();
-    // A line is released once enough bytes follow it to hold the longest form of any secret.
+    // A line is released once enough bytes follow it to hold the longest occurrence of any
+    // secret: 47 bytes for an 8-byte secret, which takes 48 with every byte `\u`-escaped.
     assert_eq!(stream.push(b"first line\nsecond"), b"");
-    assert_eq!(stream.push(b" line, long enough now"), b"first line\n");
-    assert_eq!(stream.finish(), b"second line, long enough now");
+    assert_eq!(stream.push(b" line, long enough now"), b"");
+    assert_eq!(stream.push(b" that it holds 47 bytes"), b"first line\n");
+    assert_eq!(
+        stream.finish(),
+        b"second line, long enough now that it holds 47 bytes"
+    );
+}
+
+#[test]
+fn secrets_in_numbers_and_other_scalars() {
+    let r = with_secrets(&["987654321", "31415.9265"]);
+    let mut doc = json!({
+        "account": 987654321,
+        "wider": 19876543210u64,
+        "ratio": 31415.9265,
+        "list": [987654321, 1.5, true, null],
+        "port": 5432
+    });
+    let count = r.redact_json(&mut doc).unwrap();
+    assert_eq!(
+        doc,
+        json!({
+            "account": "[REDACTED]",
+            "wider": "1[REDACTED]0",
+            "ratio": "[REDACTED]",
+            "list": ["[REDACTED]", 1.5, true, null],
+            "port": 5432
+        })
+    );
+    assert_eq!(count, 4);
+    let r = with_secrets(&["true", "null"]);
+    let mut doc = json!({"a": true, "b": false, "c": null});
+    r.redact_json(&mut doc).unwrap();
+    assert_eq!(
+        doc,
+        json!({"a": "[REDACTED]", "b": false, "c": "[REDACTED]"})
+    );
+}
+
+#[test]
+fn escaped_and_percent_encoded_secrets() {
+    let r = with_secrets(&["p&ss<w>rd/é 9\""]);
+    for (name, text) in [
+        ("Go's JSON", r#"{"pw":"p\u0026ss\u003cw\u003erd/é 9\""}"#),
+        (
+            "upper-case \\u",
+            r#"pw=p\u0026ss\u003Cw\u003Erd/\u00E9 9\u0022!"#,
+        ),
+        (
+            "every character \\u-escaped",
+            r#"\u0070\u0026\u0073\u0073\u003c\u0077\u003e\u0072\u0064\u002f\u00e9\u0020\u0039\u0022"#,
+        ),
+        ("PHP's escaped slash", r#"pw=p&ss<w>rd\/é 9\" end"#),
+        (
+            "lower-case percent",
+            "?pw=p%26ss%3cw%3erd%2f%c3%a9%209%22&x=1",
+        ),
+        (
+            "mixed-case percent",
+            "?pw=p%26ss%3Cw%3erd%2F%C3%a9%209%22&x=1",
+        ),
+        ("form encoding", "pw=p%26ss%3Cw%3Erd%2F%C3%A9+9%22&x=1"),
+        ("JavaScript's encodeURI", "pw=p&ss%3Cw%3Erd/%C3%A9%209%22"),
+        (
+            "every byte percent-encoded",
+            "%70%26%73%73%3c%77%3e%72%64%2f%c3%a9%20%39%22",
+        ),
+    ] {
+        let out = r
+            .redact_text(text)
+            .unwrap_or_else(|| panic!("{name}: not redacted: {text}"));
+        let rest = without_tokens(out.as_bytes());
+        for fragment in ["ss", "rd", "%26", "\\u0026", "%3", "\\u003"] {
+            assert!(
+                !contains(&rest, fragment.as_bytes()),
+                "{name}: {fragment:?} of the secret survived: {text} -> {out}"
+            );
+        }
+    }
+    // An escaped backslash is not an escape: `\\u0026` is a backslash and the text "u0026".
+    let r = with_secrets(&["a&b-secret"]);
+    assert_eq!(r.redact_text(r"a\\u0026b-secret"), None);
+}
+
+#[test]
+fn a_token_straddling_a_forced_release_is_redacted() {
+    let filler = "x".repeat(stream::MAX_HELD + 100);
+    for &(token, body) in STRADDLING {
+        let name = token;
+        let r = redactor_for(token);
+        let body_at = token.len() - body.len();
+        for split in (1..token.len()).step_by(3) {
+            let first = format!("{filler} {}", &token[..split]);
+            let second = format!("{} and more\nnext line\n", &token[split..]);
+            let out = stream_all(&r, &[first.as_bytes(), second.as_bytes()]);
+            assert!(
+                !contains(&without_tokens(&out), body.as_bytes()),
+                "{name} split at {split} leaked"
+            );
+            let (head, tail) = body.split_at(split.saturating_sub(body_at));
+            for half in [head, tail] {
+                assert!(
+                    half.len() < 4 || !contains(&out, half.as_bytes()),
+                    "{name} split at {split}: the part {half:?} leaked"
+                );
+            }
+            let whole = format!("{first}{second}");
+            assert!(
+                out == redact(&r, whole.as_bytes()),
+                "{name} split at {split}: streaming and one-shot differ"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,6 +403,25 @@ proptest! {
     }
 
     #[test]
+    fn every_encoding_of_a_secret_is_covered(s in any_secret(), a in plain_filler(), b in plain_filler(), seed in any::<u64>()) {
+        let r = with_secrets(&[&s]);
+        let known = r.known();
+        for (name, form) in encodings(&s, seed) {
+            let mut text = a.clone().into_bytes();
+            text.extend_from_slice(&form);
+            text.extend_from_slice(b.as_bytes());
+            let at = a.len()..a.len() + form.len();
+            let spans = merge(r.spans(&text, Some(&known)));
+            prop_assert!(
+                spans.iter().any(|s| s.start <= at.start && at.end <= s.end),
+                "{}: {:?} is not covered in {:?}: {:?}", name, String::from_utf8_lossy(&form), String::from_utf8_lossy(&text), spans
+            );
+            let out = redact(&r, &text);
+            prop_assert!(!contains(&without_tokens(&out), &form), "{}: {:?}", name, String::from_utf8_lossy(&out));
+        }
+    }
+
+    #[test]
     fn clean_text_is_unchanged(text in "[a-h0-9 .,\n]{0,200}") {
         let r = with_secrets(&["ZZZZ-secret-ZZZZ"]);
         prop_assert_eq!(r.redact_bytes(text.as_bytes()), None);
@@ -314,6 +445,190 @@ proptest! {
         let cut = cut.min(bytes.len());
         let _ = stream_all(&r, &[&bytes[..cut], &bytes[cut..]]);
     }
+}
+
+/// No registered secret for the rule-matched tokens, so that nothing but the rules decides how much
+/// a stream holds back.
+fn redactor_for(token: &str) -> Redaction {
+    match token {
+        "registered-secret-value" => with_secrets(&[token]),
+        _ => with_secrets(&[]),
+    }
+}
+
+/// The tokens of the streaming tests, with the part of each that must never be seen.
+const STRADDLING: &[(&str, &str)] = &[
+    (
+        "ghp_Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56Qr78",
+        "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56Qr78",
+    ),
+    ("AKIAQWERTYUIOPASDFGH", "QWERTYUIOPASDFGH"),
+    ("password=Tr0ub4dor-and-3", "Tr0ub4dor-and-3"),
+    (
+        "Authorization: Bearer c2VjcmV0LWJlYXJlci10b2tlbg",
+        "c2VjcmV0LWJlYXJlci10b2tlbg",
+    ),
+    ("registered-secret-value", "registered-secret-value"),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn long_lines_split_anywhere_never_leak(
+        which in 0..STRADDLING.len(),
+        pad in 0usize..3000,
+        near in prop::collection::vec(-60isize..60, 0..4),
+        anywhere in prop::collection::vec(0usize..(1 << 18), 0..3),
+    ) {
+        let (token, body) = STRADDLING[which];
+        let r = redactor_for(token);
+        let head = format!("{} ", "x".repeat(stream::MAX_HELD + pad));
+        let text = format!("{head}{token} {}\nafter\n", "y".repeat(pad)).into_bytes();
+        let mut points: Vec<usize> = near
+            .iter()
+            .map(|d| (head.len() as isize + d).clamp(0, text.len() as isize) as usize)
+            .chain(anywhere.iter().map(|p| p % (text.len() + 1)))
+            .collect();
+        points.sort();
+        let mut chunks = Vec::new();
+        let mut last = 0;
+        for p in points {
+            chunks.push(&text[last..p]);
+            last = p;
+        }
+        chunks.push(&text[last..]);
+        let out = stream_all(&r, &chunks);
+        prop_assert!(!contains(&without_tokens(&out), body.as_bytes()), "{} leaked", token);
+        prop_assert!(out == redact(&r, &text), "streaming and one-shot differ for {}", token);
+    }
+}
+
+/// A secret of any characters, at least the 4 bytes the redactor accepts.
+fn any_secret() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[ -~]{4,20}",
+        "[&<>%+ /\"\\\\a-f]{4,12}",
+        prop::collection::vec(any::<char>(), 1..10).prop_map(String::from_iter),
+    ]
+    .prop_filter("long enough, not part of the marker", |s| {
+        s.len() >= 4 && !REDACTED.contains(s.as_str())
+    })
+}
+
+/// Text around an encoded secret. Without `%` and `\`, which would change what the encoding's
+/// first escape means (`%` + `%41` is not an escape followed by text).
+fn plain_filler() -> impl Strategy<Value = String> {
+    "[ -$&-\\[\\]-~é]{0,12}"
+}
+
+/// Free choices of an encoder, from a seed.
+struct Choices(u64);
+
+impl Choices {
+    fn next(&mut self) -> bool {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 & 1 == 1
+    }
+
+    /// `hex` with each letter in either case.
+    fn case(&mut self, hex: &str) -> String {
+        hex.chars()
+            .map(|c| {
+                if self.next() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+}
+
+/// Every way of writing `secret` that redaction promises to recognise: raw; JSON as serde, Go
+/// (`\u0026` for `&`, ...) and PHP (`\/`) write it; JSON with any character `\u`-escaped in either
+/// hex case (surrogate pairs beyond the BMP); percent-encoding in either case with any choice of
+/// escaped bytes; form encoding (`+` for space); hex. `seed` makes the free choices.
+fn encodings(secret: &str, seed: u64) -> Vec<(&'static str, Vec<u8>)> {
+    let mut choose = Choices(seed | 1);
+    let serde = serde_json::to_string(secret).unwrap();
+    let serde = &serde[1..serde.len() - 1];
+    let go = serde
+        .replace('&', "\\u0026")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029");
+    let php = serde.replace('/', "\\/");
+    let mut any_json = String::new();
+    for c in secret.chars() {
+        let short = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            '\u{8}' => Some("\\b"),
+            '\u{c}' => Some("\\f"),
+            '/' => Some("\\/"),
+            _ => None,
+        };
+        let must = c == '"' || c == '\\' || (c as u32) < 0x20;
+        if !must && choose.next() {
+            any_json.push(c);
+        } else if let Some(short) = short.filter(|_| choose.next()) {
+            any_json.push_str(short);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                any_json.push_str("\\u");
+                any_json.push_str(&choose.case(&format!("{unit:04x}")));
+            }
+        }
+    }
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    let mut upper = String::new();
+    let mut lower = String::new();
+    let mut any_percent = String::new();
+    let mut form = String::new();
+    for &b in secret.as_bytes() {
+        let raw = char::from(b);
+        if unreserved(b) {
+            upper.push(raw);
+            lower.push(raw);
+        } else {
+            upper.push_str(&format!("%{b:02X}"));
+            lower.push_str(&format!("%{b:02x}"));
+        }
+        let escaped = format!("%{}", choose.case(&format!("{b:02x}")));
+        match b {
+            b'%' => any_percent.push_str(&escaped),
+            _ if b.is_ascii() && choose.next() => any_percent.push(raw),
+            _ => any_percent.push_str(&escaped),
+        }
+        match b {
+            b' ' => form.push('+'),
+            b'%' | b'+' => form.push_str(&escaped),
+            _ if b.is_ascii() && choose.next() => form.push(raw),
+            _ => form.push_str(&escaped),
+        }
+    }
+    let mut forms: Vec<(&'static str, Vec<u8>)> = vec![
+        ("raw", secret.into()),
+        ("JSON (serde)", serde.into()),
+        ("JSON (Go)", go.into()),
+        ("JSON (PHP)", php.into()),
+        ("JSON, any character \\u-escaped", any_json.into()),
+        ("percent, upper case", upper.into()),
+        ("percent, lower case", lower.into()),
+        ("percent, any bytes, any case", any_percent.into()),
+        ("form encoding", form.into()),
+    ];
+    forms.push(("hex", hex::encode(secret).into()));
+    forms.push(("HEX", hex::encode_upper(secret).into()));
+    forms
 }
 
 fn json_value() -> impl Strategy<Value = Value> {

@@ -183,11 +183,13 @@ impl Runtime {
                 }
             }
         };
+        // A load error can echo the module (the name of an import it wants, say): redacted.
         let result = slot
             .plugin
             .get_or_try_init(|| self.build(&name, wasm, digest))
             .await
-            .cloned();
+            .cloned()
+            .map_err(|e| self.shared.redactor.redact_plugin_error(e));
         if result.is_err() {
             let mut plugins = self
                 .shared
@@ -227,6 +229,7 @@ impl Runtime {
             .unwrap_or_default();
         let (sandbox, warnings) = Sandbox::from_grants(&grants);
         for warning in warnings {
+            let warning = reglet_ports::redactor::redact_string(shared.redactor.as_ref(), warning);
             tracing::warn!(plugin = %name, "{warning}");
         }
         let env: Arc<[String]> = shared

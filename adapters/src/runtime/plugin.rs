@@ -5,11 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use reglet_domain::{
-    AbiGeneration, Config, ConfigSchema, ErrorDetail, ErrorType, Evidence, EvidenceStatus,
-    PluginError, PluginInfo, PluginManifest, PluginName, Timestamp,
+    AbiGeneration, Config, ConfigSchema, Evidence, PluginError, PluginInfo, PluginManifest,
+    PluginName, Timestamp,
 };
 use reglet_ports::Redactor;
-use serde_json::Value;
 use tokio::sync::OnceCell;
 use wasmtime::InstancePre;
 
@@ -155,9 +154,29 @@ impl Plugin {
             })
     }
 
-    /// The plugin's identity and declared capabilities (cached after the first success).
+    fn redactor(&self) -> &dyn Redactor {
+        self.inner.context.redactor.as_ref()
+    }
+
+    /// Redacts what describe answered, at every call rather than once in the cache, so that
+    /// secrets registered later are hidden too.
+    fn redacted_info(
+        &self,
+        result: Result<PluginInfo, PluginError>,
+    ) -> Result<PluginInfo, PluginError> {
+        match result {
+            Ok(mut info) => {
+                self.redactor().redact_plugin_info(&mut info);
+                Ok(info)
+            }
+            Err(e) => Err(self.redactor().redact_plugin_error(e)),
+        }
+    }
+
+    /// The plugin's identity and declared capabilities (cached after the first success), redacted.
     pub async fn describe(&self) -> Result<PluginInfo, PluginError> {
-        self.inner
+        let info = self
+            .inner
             .info
             .get_or_try_init(|| async {
                 match self.inner.exports.generation {
@@ -179,12 +198,18 @@ impl Plugin {
                 }
             })
             .await
-            .cloned()
+            .cloned();
+        self.redacted_info(info)
     }
 
     /// Asks the plugin for its description in a fresh instance, bypassing the cache that
-    /// [`Plugin::describe`] keeps.
+    /// [`Plugin::describe`] keeps. Redacted like [`Plugin::describe`].
     pub async fn describe_fresh(&self) -> Result<PluginInfo, PluginError> {
+        let info = self.describe_uncached().await;
+        self.redacted_info(info)
+    }
+
+    async fn describe_uncached(&self) -> Result<PluginInfo, PluginError> {
         match self.inner.exports.generation {
             AbiGeneration::Gen2 => {
                 let bytes = self.call_describe("_manifest").await?.ok_or_else(|| {
@@ -224,15 +249,20 @@ impl Plugin {
     pub async fn probe(&self) -> Result<(), PluginError> {
         self.check_open()?;
         let deadline = self.default_deadline();
-        instantiate(&self.inner, deadline).await.map(drop)
+        instantiate(&self.inner, deadline)
+            .await
+            .map(drop)
+            .map_err(|e| self.redactor().redact_plugin_error(e))
     }
 
-    /// The plugin's config schema, `None` when it publishes none (cached after the first success).
+    /// The plugin's config schema, `None` when it publishes none (cached after the first success),
+    /// redacted by the text rules (a `password` property keeps its definition).
     ///
     /// Gen 1 plugins answer from `schema()`; a null result there means "no schema". Gen 2 plugins
     /// carry the schema in their manifest.
     pub async fn schema(&self) -> Result<Option<ConfigSchema>, PluginError> {
-        self.inner
+        let schema = self
+            .inner
             .schema
             .get_or_try_init(|| async {
                 match self.inner.exports.schema {
@@ -253,7 +283,17 @@ impl Plugin {
                 }
             })
             .await
-            .cloned()
+            .cloned();
+        match schema {
+            Ok(Some(schema)) => self.redactor().redact_schema(schema).map(Some).map_err(|e| {
+                PluginError::invalid_result(format!(
+                    "the config schema of plugin {} was dropped because it could not be redacted: {e}",
+                    self.inner.name
+                ))
+            }),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.redactor().redact_plugin_error(e)),
+        }
     }
 
     /// Observes with `config` under the runtime's default timeout.
@@ -304,18 +344,11 @@ impl Plugin {
                     budget,
                 ))
             })
-            .map_err(|e| {
-                e.map_text(|t| {
-                    reglet_ports::redactor::redact_string(
-                        self.inner.context.redactor.as_ref(),
-                        t.to_owned(),
-                    )
-                })
-            })?;
+            .map_err(|e| self.redactor().redact_plugin_error(e))?;
         if evidence.timestamp.is_none_or(|t| t.is_go_zero()) {
             evidence.timestamp = Some(Timestamp::now());
         }
-        redact_evidence(self.inner.context.redactor.as_ref(), &mut evidence);
+        self.redactor().redact_evidence(&mut evidence);
         Ok(evidence)
     }
 
@@ -351,7 +384,7 @@ impl Plugin {
             }
         }
         match first_error {
-            Some(e) if self.inner.warm_len() == 0 => Err(e),
+            Some(e) if self.inner.warm_len() == 0 => Err(self.redactor().redact_plugin_error(e)),
             _ => Ok(self.inner.warm_len()),
         }
     }
@@ -407,6 +440,7 @@ impl PluginInner {
                 match instantiate(&inner, deadline).await {
                     Ok(instance) => inner.put_warm(instance),
                     Err(e) => {
+                        let e = inner.context.redactor.redact_plugin_error(e);
                         tracing::warn!(plugin = %inner.name, "warm pool refill failed: {e}");
                         break;
                     }
@@ -414,54 +448,5 @@ impl PluginInner {
             }
             inner.refilling.store(false, Ordering::Release);
         });
-    }
-}
-
-/// Redacts everything a plugin put in its evidence. If the data cannot be redacted it is dropped
-/// and the evidence says so, rather than passing anything through unredacted.
-fn redact_evidence(redactor: &dyn Redactor, evidence: &mut Evidence) {
-    let redact = |text: String| reglet_ports::redactor::redact_string(redactor, text);
-    if let Some(data) = evidence.data.take() {
-        let mut value = Value::Object(data);
-        match redactor.redact_json(&mut value) {
-            Ok(_) => {
-                if let Value::Object(map) = value {
-                    evidence.data = Some(map);
-                }
-            }
-            Err(e) => {
-                evidence.status = EvidenceStatus::Error;
-                evidence.error = Some(ErrorDetail::new(
-                    ErrorType::Internal,
-                    format!("evidence data was dropped because it could not be redacted: {e}"),
-                ));
-            }
-        }
-    }
-    evidence.raw = evidence.raw.take().map(redact);
-    evidence.message = evidence.message.take().map(redact);
-    if let Some(error) = &mut evidence.error {
-        redact_detail(redactor, error);
-    }
-}
-
-fn redact_detail(redactor: &dyn Redactor, detail: &mut ErrorDetail) {
-    detail.message =
-        reglet_ports::redactor::redact_string(redactor, std::mem::take(&mut detail.message));
-    detail.code = reglet_ports::redactor::redact_string(redactor, std::mem::take(&mut detail.code));
-    if let Some(stack) = &detail.stack
-        && let Some(clean) = redactor.redact_bytes(stack)
-    {
-        detail.stack = Some(clean);
-    }
-    if let Some(details) = detail.details.take() {
-        let mut value = Value::Object(details);
-        detail.details = match redactor.redact_json(&mut value) {
-            Ok(_) => value.as_object().cloned(),
-            Err(_) => None,
-        };
-    }
-    if let Some(wrapped) = &mut detail.wrapped {
-        redact_detail(redactor, wrapped);
     }
 }
