@@ -277,6 +277,12 @@ pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
 impl LogCapture {
     /// Installs a capturing subscriber for the current thread; keep the guard alive.
     pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        // With a single registered dispatcher, tracing decides a call site's interest from the
+        // default of whichever thread reaches it first: another test's thread, without this
+        // subscriber, would switch the call site off for good. A second dispatcher that lives
+        // for the whole process makes every call site ask all of them.
+        static BYSTANDER: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+        BYSTANDER.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::new()));
         let sink = self.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::DEBUG)

@@ -35,6 +35,43 @@ fn capabilities_explains_risk() {
 }
 
 #[test]
+fn capabilities_say_that_free_arguments_and_program_globs_run_arbitrary_code() {
+    // Issue 8: git and tar were rated "medium" and `exec:/usr/bin/*` "high".
+    for (program, level) in [
+        ("/usr/bin/git", "critical"),
+        ("/usr/bin/tar", "critical"),
+        ("/usr/bin/systemctl", "high"),
+        ("/usr/bin/id", "high"),
+    ] {
+        reglet()
+            .args(["capabilities", &format!("exec:{program}")])
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::starts_with(format!("risk: {level}\n"))
+                    .and(predicate::str::contains("can run arbitrary code"))
+                    .and(predicate::str::contains("unless its arguments are pinned")),
+            );
+    }
+    for glob in ["exec:/usr/bin/*", "exec:/bin/**", "exec:*"] {
+        reglet()
+            .args(["capabilities", glob])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with("risk: critical\n"));
+    }
+    reglet()
+        .args(["capabilities", "exec:/usr/bin/systemctl:is-active *"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::starts_with("risk: medium\n").and(predicate::str::contains(
+                "exec:/usr/bin/systemctl:is-active *",
+            )),
+        );
+}
+
+#[test]
 fn malformed_capabilities_exit_2_naming_the_text() {
     reglet()
         .args(["capabilities", "network:outbound:9000-80"])

@@ -690,7 +690,7 @@ fn exec_services(limits: HostLimits) -> HostServices {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exec_runs_granted_programs_with_only_the_requested_environment() {
+async fn exec_runs_granted_programs_with_only_the_allowed_environment() {
     let doc = call(
         "exec_command",
         &["exec:/usr/bin/echo"],
@@ -702,15 +702,20 @@ async fn exec_runs_granted_programs_with_only_the_requested_environment() {
     assert_eq!(doc["exit_code"], 0);
     assert!(doc.get("error").is_none());
 
-    // SAFETY of the assertion: the test process has a PATH and a HOME; the command sees neither.
+    // The test process has a HOME and its own PATH; the command sees neither, only the fixed
+    // PATH, the locale it was given and the variable a grant names.
     let doc = call(
         "exec_command",
-        &["exec:/usr/bin/env"],
+        &["exec:/usr/bin/env", "exec:env:GREETING"],
         exec_services(HostLimits::default()),
         json!({"command": "/usr/bin/env", "args": null, "env": ["GREETING=hi", "LANG=C"]}),
     )
     .await;
-    assert_eq!(doc["stdout"], "GREETING=hi\nLANG=C\n", "{doc}");
+    assert_eq!(
+        doc["stdout"],
+        format!("GREETING=hi\nLANG=C\nPATH={CHILD_PATH}\n"),
+        "{doc}"
+    );
 
     let doc = call(
         "exec_command",
@@ -785,6 +790,181 @@ async fn exec_refuses_ungranted_commands_unnamed_shells_hijacking_variables_and_
         doc["stdout"], "named\n",
         "a shell the grant names may run: {doc}"
     );
+}
+
+/// The search path every command gets, whatever the host's own `PATH` is.
+const CHILD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_wildcards_never_reach_programs_that_run_other_programs() {
+    // Each of these ran `id` under `exec:/usr/bin/*` (issue 8, item 8). A wildcard is not a grant
+    // to run a launcher, a loader or a program with a command language; naming it is.
+    let cases: [(&str, &[&str]); 9] = [
+        ("/usr/bin/stdbuf", &["-o0", "/usr/bin/sh", "-c", "id"]),
+        ("/usr/bin/sed", &["-n", "1e id", "/etc/hostname"]),
+        ("/usr/bin/rbash", &["-c", "id"]),
+        ("/usr/bin/ld.so", &["/usr/bin/sh", "-c", "id"]),
+        (
+            "/usr/bin/tar",
+            &[
+                "-cf",
+                "/dev/null",
+                "--checkpoint=1",
+                "--checkpoint-action=exec=id",
+                "/etc/hostname",
+            ],
+        ),
+        ("/usr/bin/git", &["-c", "alias.x=!id", "x"]),
+        ("/usr/bin/nice", &["/usr/bin/sh", "-c", "id"]),
+        ("/usr/bin/timeout", &["5", "/usr/bin/sh", "-c", "id"]),
+        ("/usr/bin/xargs", &["-a", "/etc/hostname", "/usr/bin/id"]),
+    ];
+    for (command, args) in cases {
+        let doc = call(
+            "exec_command",
+            &["exec:/usr/bin/*"],
+            exec_services(HostLimits::default()),
+            json!({"command": command, "args": args}),
+        )
+        .await;
+        assert_eq!(error_type(&doc), "capability", "{command}: {doc}");
+        assert!(
+            error_message(&doc).contains("needs a grant that names it"),
+            "{command}: {doc}"
+        );
+        assert!(
+            doc["stdout"].as_str().unwrap_or_default().is_empty(),
+            "{command}: {doc}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_refuses_every_variable_no_grant_names() {
+    // With `exec:/usr/bin/git` alone, GIT_EXTERNAL_DIFF ran code; so would GIT_CONFIG_* (an
+    // alias or a pager), HOME (a ~/.gitconfig the plugin wrote) or PATH. Only the locale and the
+    // time zone pass without a grant.
+    for variable in [
+        "GIT_EXTERNAL_DIFF=/usr/bin/id",
+        "GIT_CONFIG_COUNT=1",
+        "GIT_CONFIG_PARAMETERS='alias.x=!id'",
+        "GIT_PAGER=id",
+        "HOME=/tmp",
+        "PATH=/tmp",
+        "GREETING=hi",
+    ] {
+        let name = variable.split('=').next().unwrap();
+        let doc = call(
+            "exec_command",
+            &["exec:/usr/bin/git"],
+            exec_services(HostLimits::default()),
+            json!({"command": "/usr/bin/git", "args": ["diff", "--no-index", "/etc/hostname", "/etc/hosts"],
+                   "env": ["LANG=C", variable]}),
+        )
+        .await;
+        assert_eq!(error_type(&doc), "capability", "{variable}: {doc}");
+        assert!(
+            error_message(&doc).contains(&format!("exec:env:{name}")),
+            "the refusal names the grant that would allow it: {doc}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_pinned_arguments_allow_only_matching_argument_vectors() {
+    let echo = ["exec:/usr/bin/echo:hello *"];
+    let doc = call(
+        "exec_command",
+        &echo,
+        exec_services(HostLimits::default()),
+        json!({"command": "/usr/bin/echo", "args": ["hello", "world"]}),
+    )
+    .await;
+    assert_eq!(doc["stdout"], "hello world\n", "{doc}");
+    for args in [
+        json!(["goodbye", "world"]),
+        json!(["hello"]),
+        json!(["hello", "a", "b"]),
+        json!([]),
+    ] {
+        let doc = call(
+            "exec_command",
+            &echo,
+            exec_services(HostLimits::default()),
+            json!({"command": "/usr/bin/echo", "args": args}),
+        )
+        .await;
+        assert_eq!(error_type(&doc), "capability", "{args}: {doc}");
+        assert!(
+            error_message(&doc).contains("exec:/usr/bin/echo:hello *"),
+            "the refusal shows the pinned grant: {doc}"
+        );
+    }
+
+    // `env` runs other programs; pinned to no arguments it runs nothing else.
+    let env = ["exec:/usr/bin/env:"];
+    let doc = call(
+        "exec_command",
+        &env,
+        exec_services(HostLimits::default()),
+        json!({"command": "/usr/bin/env", "args": ["/usr/bin/sh", "-c", "id"]}),
+    )
+    .await;
+    assert_eq!(error_type(&doc), "capability", "{doc}");
+    let doc = call(
+        "exec_command",
+        &env,
+        exec_services(HostLimits::default()),
+        json!({"command": "/usr/bin/env"}),
+    )
+    .await;
+    assert_eq!(doc["stdout"], format!("PATH={CHILD_PATH}\n"), "{doc}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_children_see_only_allowlisted_variables() {
+    let doc = call(
+        "exec_command",
+        &["exec:/usr/bin/env:", "exec:env:GREETING"],
+        exec_services(HostLimits::default()),
+        json!({"command": "/usr/bin/env",
+               "env": ["TZ=UTC", "LC_ALL=C.UTF-8", "GREETING=hi", "LANG=C"]}),
+    )
+    .await;
+    let mut seen: Vec<&str> = doc["stdout"].as_str().unwrap_or_default().lines().collect();
+    seen.sort_unstable();
+    let path = format!("PATH={CHILD_PATH}");
+    assert_eq!(
+        seen,
+        [
+            "GREETING=hi",
+            "LANG=C",
+            "LC_ALL=C.UTF-8",
+            path.as_str(),
+            "TZ=UTC"
+        ],
+        "nothing of the host's environment reaches the child: {doc}"
+    );
+    for (key, value) in std::env::vars() {
+        if !["PATH", "LANG", "LC_ALL", "TZ", "GREETING"].contains(&key.as_str()) {
+            assert!(
+                !seen.contains(&format!("{key}={value}").as_str()),
+                "{key} leaked"
+            );
+        }
+    }
+
+    // A locale or zone that is a path would have the C library read a file the plugin chose.
+    for variable in ["LC_ALL=/tmp/locale", "TZ=/tmp/zone", "LANG=../../tmp/x"] {
+        let doc = call(
+            "exec_command",
+            &["exec:/usr/bin/env:"],
+            exec_services(HostLimits::default()),
+            json!({"command": "/usr/bin/env", "env": [variable]}),
+        )
+        .await;
+        assert_eq!(error_type(&doc), "capability", "{variable}: {doc}");
+    }
 }
 
 /// The state letter of a process, or `None` once it is gone.

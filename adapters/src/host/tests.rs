@@ -334,9 +334,19 @@ async fn exec_refuses_what_is_not_granted_or_would_hijack() {
             "LD_PRELOAD",
         ),
         (
-            vec!["exec:/usr/bin/env"],
+            vec!["exec:/usr/bin/env", "exec:env:*"],
             json!({"command": "/usr/bin/env", "env": ["BASH_ENV=/tmp/x"]}),
             "BASH_ENV",
+        ),
+        (
+            vec!["exec:/usr/bin/git"],
+            json!({"command": "/usr/bin/git", "env": ["GIT_EXTERNAL_DIFF=/usr/bin/id"]}),
+            "exec:env:GIT_EXTERNAL_DIFF",
+        ),
+        (
+            vec!["exec:/usr/bin/echo:hello *"],
+            json!({"command": "/usr/bin/echo", "args": ["bye"]}),
+            "pin its arguments",
         ),
         (
             vec!["exec:/usr/bin/env"],
@@ -359,14 +369,23 @@ async fn exec_refuses_what_is_not_granted_or_would_hijack() {
 }
 
 #[tokio::test]
-async fn exec_runs_granted_programs_with_only_the_requested_environment() {
+async fn exec_runs_granted_programs_with_only_the_allowed_environment() {
     let mut runner = MockCommandRunner::new();
     runner
         .expect_run()
         .withf(|r| {
             r.program == std::path::Path::new("/usr/bin/env")
                 && r.args == ["-0"]
-                && r.env == [("LANG".to_owned(), "C".to_owned())]
+                && r.env
+                    == [
+                        ("LANG".to_owned(), "C".to_owned()),
+                        ("LD_PRELOAD".to_owned(), "/tmp/x.so".to_owned()),
+                        (
+                            "PATH".to_owned(),
+                            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+                                .to_owned(),
+                        ),
+                    ]
                 && r.max_output_bytes == 10 << 20
         })
         .returning(|_| {
@@ -380,8 +399,8 @@ async fn exec_runs_granted_programs_with_only_the_requested_environment() {
         });
     let services = HostServices::builder().commands(Arc::new(runner)).build();
     let doc = super::exec::exec_command(
-        call(&["exec:env"], services),
-        bytes(json!({"command": "env", "args": ["-0"], "env": ["LANG=C"]})),
+        call(&["exec:env", "exec:env:LD_PRELOAD"], services),
+        bytes(json!({"command": "env", "args": ["-0"], "env": ["LANG=C", "LD_PRELOAD=/tmp/x.so"]})),
     )
     .await;
     assert_eq!(doc["stdout"], "LANG=C\u{0}");

@@ -74,4 +74,12 @@ pub enum GrantParseError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// An argument pattern (the part after a program's `:`) that cannot be used.
+    #[error("invalid argument pattern {pattern:?}: {reason}")]
+    InvalidArgs {
+        /// The pattern given.
+        pattern: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }

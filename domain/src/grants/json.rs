@@ -5,8 +5,11 @@
 //!              "allow_private": false},
 //!  "fs":      {"rules": [{"read": ["/etc/ssh/**"], "write": ["/tmp/**"]}]},
 //!  "env":     {"vars": ["AWS_REGION"]},
-//!  "exec":    {"commands": ["/usr/bin/systemctl"]}}
+//!  "exec":    {"commands": ["/usr/bin/systemctl", "/usr/bin/uptime:", "env:LANGUAGE"]}}
 //! ```
+//!
+//! `exec.commands` entries are written as after `exec:` in the string form, so pinned arguments
+//! (`/usr/bin/systemctl:is-active *`) and variable grants (`env:NAME`) travel in the same list.
 //!
 //! Sections are optional. `env.variables` is read as a synonym of `env.vars`. A `kv` section is
 //! accepted and ignored: no host function offers key-value storage, so it could grant nothing.
@@ -18,8 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Value, json};
 
 use super::{
-    EnvPattern, ExecPattern, FsAccess, FsGrant, GrantSet, HostPattern, NetworkGrant, PathPattern,
-    PortRange,
+    EnvPattern, FsAccess, FsGrant, GrantSet, HostPattern, NetworkGrant, PathPattern, PortRange,
 };
 use crate::wire::{LEAF, Shape, null_as_default};
 
@@ -151,7 +153,7 @@ impl<'de> Deserialize<'de> for GrantSet {
             set.env.insert(EnvPattern::parse(var).map_err(err)?);
         }
         for command in &wire.exec.commands {
-            set.exec.insert(ExecPattern::parse(command).map_err(err)?);
+            set.insert_exec(command).map_err(err)?;
         }
         Ok(set)
     }
@@ -208,8 +210,13 @@ impl Serialize for GrantSet {
             let vars: BTreeSet<String> = self.env.iter().map(ToString::to_string).collect();
             map.serialize_entry("env", &json!({ "vars": vars }))?;
         }
-        if !self.exec.is_empty() {
-            let commands: Vec<String> = self.exec.iter().map(ToString::to_string).collect();
+        if !self.exec.is_empty() || !self.exec_env.is_empty() {
+            let commands: Vec<String> = self
+                .exec
+                .iter()
+                .map(ToString::to_string)
+                .chain(self.exec_env.iter().map(|e| format!("env:{e}")))
+                .collect();
             map.serialize_entry("exec", &json!({ "commands": commands }))?;
         }
         map.end()

@@ -2,38 +2,45 @@
 //! functions check.
 //!
 //! A grant set is a set of *atomic* grants (one host pattern and one port range; one access mode and
-//! one path glob; one variable pattern; one command pattern) plus an explicit switch for private
-//! networks. Keeping atoms sorted and de-duplicated makes [`GrantSet::merge`] exactly commutative
+//! one path glob; one variable pattern; one program pattern with its argument pattern; one pattern
+//! of variables a program may be given) plus an explicit switch for private networks. Keeping atoms sorted and de-duplicated makes [`GrantSet::merge`] exactly commutative
 //! and idempotent, and makes [`GrantSet::contains`] a per-atom subsumption test that is sound: if
 //! `a.contains(&b)` then `a` allows every request `b` allows.
 //!
 //! Reglet's string forms (`network:outbound:443`, `fs:read:/etc/**`, `env:AWS_*`,
-//! `exec:/usr/bin/systemctl`) and the Gen 2 JSON/YAML shape both parse into it.
+//! `exec:/usr/bin/systemctl`, `exec:/usr/bin/systemctl:is-active *`, `exec:env:GIT_DIR`) and the
+//! Gen 2 JSON/YAML shape both parse into it.
 
+mod args;
 mod env;
 mod error;
 mod exec;
+mod exec_env;
 mod fs;
 mod host;
 mod json;
 mod network;
 mod path;
 mod risk;
+mod runners;
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
+pub use args::ArgsPattern;
 pub use env::EnvPattern;
 pub use error::GrantParseError;
-pub use exec::ExecPattern;
+pub use exec::{ExecGrant, ExecPattern};
+pub use exec_env::is_hijack_variable;
 pub use fs::{FsAccess, FsGrant};
 pub use host::{HostPattern, RequestedHost, canonical_ip, parse_ip_literal};
 pub(crate) use json::GRANT_SET_SHAPE;
 pub use network::{NetworkGrant, PortRange};
 pub use path::{PathPattern, normalize_path};
-pub use risk::{RiskFactor, RiskLevel, RiskReport, is_code_runner};
+pub use risk::{RiskFactor, RiskLevel, RiskReport};
+pub use runners::is_code_runner;
 
 /// Something a plugin asks the host to do, to be checked against its grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +58,15 @@ pub enum AccessRequest<'a> {
     WriteFile(&'a Path),
     /// See an environment variable.
     ReadEnv(&'a str),
-    /// Run a program.
-    Exec(&'a str),
+    /// Run a program with these arguments (the program's name not included).
+    Exec {
+        /// The program: an absolute path or a bare name.
+        command: &'a str,
+        /// Its arguments.
+        args: &'a [String],
+    },
+    /// Give a program the environment variable of this name.
+    ExecEnv(&'a str),
 }
 
 impl fmt::Display for AccessRequest<'_> {
@@ -69,7 +83,12 @@ impl fmt::Display for AccessRequest<'_> {
             AccessRequest::ReadFile(path) => write!(f, "fs:read:{}", path.display()),
             AccessRequest::WriteFile(path) => write!(f, "fs:write:{}", path.display()),
             AccessRequest::ReadEnv(name) => write!(f, "env:{name}"),
-            AccessRequest::Exec(command) => write!(f, "exec:{command}"),
+            // A bare `env` cannot be pinned in a grant (`exec:env:` names variables).
+            AccessRequest::Exec { command: "env", .. } => f.write_str("exec:env"),
+            AccessRequest::Exec { command, args } => {
+                write!(f, "exec:{command}:{}", ArgsPattern::exact(args))
+            }
+            AccessRequest::ExecEnv(name) => write!(f, "exec:env:{name}"),
         }
     }
 }
@@ -81,7 +100,8 @@ pub struct GrantSet {
     private_networks: bool,
     fs: BTreeSet<FsGrant>,
     env: BTreeSet<EnvPattern>,
-    exec: BTreeSet<ExecPattern>,
+    exec: BTreeSet<ExecGrant>,
+    exec_env: BTreeSet<EnvPattern>,
 }
 
 impl GrantSet {
@@ -124,9 +144,7 @@ impl GrantSet {
             "env" => {
                 set.env.insert(EnvPattern::parse(pattern)?);
             }
-            "exec" => {
-                set.exec.insert(ExecPattern::parse(pattern)?);
-            }
+            "exec" => set.insert_exec(pattern)?,
             other => {
                 return Err(GrantParseError::UnknownKind {
                     kind: other.to_owned(),
@@ -135,6 +153,15 @@ impl GrantSet {
             }
         }
         Ok(set)
+    }
+
+    /// Adds one exec grant written as after `exec:`: a program grant, or `env:NAME`.
+    fn insert_exec(&mut self, pattern: &str) -> Result<(), GrantParseError> {
+        match pattern.strip_prefix("env:") {
+            Some(variable) => self.exec_env.insert(EnvPattern::parse(variable)?),
+            None => self.exec.insert(ExecGrant::parse(pattern)?),
+        };
+        Ok(())
     }
 
     /// Parses and merges several capability strings; the first bad one is the error.
@@ -158,6 +185,7 @@ impl GrantSet {
         out.extend(self.fs.iter().map(ToString::to_string));
         out.extend(self.env.iter().map(|e| format!("env:{e}")));
         out.extend(self.exec.iter().map(|e| format!("exec:{e}")));
+        out.extend(self.exec_env.iter().map(|e| format!("exec:env:{e}")));
         out
     }
 
@@ -168,6 +196,7 @@ impl GrantSet {
             && self.fs.is_empty()
             && self.env.is_empty()
             && self.exec.is_empty()
+            && self.exec_env.is_empty()
     }
 
     /// True when the request is covered by some grant. Paths and commands are normalised first, so
@@ -181,7 +210,10 @@ impl GrantSet {
             AccessRequest::ReadFile(path) => self.allows_path(FsAccess::Read, path),
             AccessRequest::WriteFile(path) => self.allows_path(FsAccess::Write, path),
             AccessRequest::ReadEnv(name) => self.env.iter().any(|p| p.matches(name)),
-            AccessRequest::Exec(command) => self.exec.iter().any(|p| p.matches(command)),
+            AccessRequest::Exec { command, args } => {
+                self.exec.iter().any(|g| g.allows(command, args))
+            }
+            AccessRequest::ExecEnv(name) => self.exec_env.iter().any(|p| exec_env::allows(p, name)),
         }
     }
 
@@ -192,14 +224,12 @@ impl GrantSet {
         self.fs.iter().any(|g| g.matches(access, &path))
     }
 
-    /// True when `command` is granted by a pattern that names it, not by a wildcard: what running a
-    /// shell or an interpreter requires.
-    pub fn names_command(&self, command: &str) -> bool {
-        self.exec.iter().any(|p| match p {
-            ExecPattern::Any => false,
-            ExecPattern::Path(path) => path.is_literal() && p.matches(command),
-            ExecPattern::Name(name) => name == command,
-        })
+    /// True when running `command` with `args` is allowed by a grant that names the program, not
+    /// by a glob: what running a shell, an interpreter or a launcher requires.
+    pub fn names_command<S: AsRef<str>>(&self, command: &str, args: &[S]) -> bool {
+        self.exec
+            .iter()
+            .any(|g| g.names_one_program() && g.allows(command, args))
     }
 
     /// True when a grant names the address `ip` itself (`network:outbound:169.254.169.254:80` or a
@@ -228,6 +258,7 @@ impl GrantSet {
             fs: self.fs.union(&other.fs).cloned().collect(),
             env: self.env.union(&other.env).cloned().collect(),
             exec: self.exec.union(&other.exec).cloned().collect(),
+            exec_env: self.exec_env.union(&other.exec_env).cloned().collect(),
         }
     }
 
@@ -260,6 +291,12 @@ impl GrantSet {
                 .filter(|g| !other.exec.iter().any(|o| o.covers(g)))
                 .cloned()
                 .collect(),
+            exec_env: self
+                .exec_env
+                .iter()
+                .filter(|g| !other.exec_env.iter().any(|o| exec_env::covers(o, g)))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -283,9 +320,14 @@ impl GrantSet {
         self.env.iter()
     }
 
-    /// The command patterns.
-    pub fn exec_patterns(&self) -> impl Iterator<Item = &ExecPattern> {
+    /// The exec grants: programs and their argument patterns.
+    pub fn exec_grants(&self) -> impl Iterator<Item = &ExecGrant> {
         self.exec.iter()
+    }
+
+    /// The patterns of variables a program may be given (`exec:env:...`).
+    pub fn exec_env_patterns(&self) -> impl Iterator<Item = &EnvPattern> {
+        self.exec_env.iter()
     }
 }
 

@@ -25,15 +25,52 @@ pub fn normalize_path(path: &str) -> Option<String> {
     Some(format!("/{}", segments.join("/")))
 }
 
-/// One segment of a path pattern.
+/// One segment of a path pattern, or one token of an argument pattern: both are sequences of
+/// whole items (path segments, arguments) matched one item per segment.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum Segment {
+pub(crate) enum Segment {
     /// Matches exactly this text.
     Literal(String),
     /// A glob over one segment (`*`, `?`, `[a-z]`, `[!x]`).
     Glob(String),
     /// `**`: zero or more whole segments.
     AnyDepth,
+}
+
+/// True when the pattern `segments` matches the items `parts`, one segment per item and `**`
+/// for any number of items.
+pub(crate) fn sequence_matches(segments: &[Segment], parts: &[&str]) -> bool {
+    // can[i][j]: pattern segments i.. match parts j..
+    let (p, n) = (segments.len(), parts.len());
+    let mut can = vec![vec![false; n + 1]; p + 1];
+    can[p][n] = true;
+    for i in (0..p).rev() {
+        for j in (0..=n).rev() {
+            can[i][j] = match &segments[i] {
+                Segment::AnyDepth => can[i + 1][j] || (j < n && can[i][j + 1]),
+                Segment::Literal(lit) => j < n && lit == parts[j] && can[i + 1][j + 1],
+                Segment::Glob(glob) => j < n && glob_match(glob, parts[j]) && can[i + 1][j + 1],
+            };
+        }
+    }
+    can[0][0]
+}
+
+/// True when every item sequence `b` matches is matched by `a` (a sound, not complete, test).
+pub(crate) fn sequence_covers(a: &[Segment], b: &[Segment]) -> bool {
+    let (p, n) = (a.len(), b.len());
+    let mut can = vec![vec![false; n + 1]; p + 1];
+    can[p][n] = true;
+    for i in (0..p).rev() {
+        for j in (0..=n).rev() {
+            can[i][j] = match (&a[i], b.get(j)) {
+                (Segment::AnyDepth, _) => can[i + 1][j] || (j < n && can[i][j + 1]),
+                (_, None) | (_, Some(Segment::AnyDepth)) => false,
+                (mine, Some(theirs)) => segment_covers(mine, theirs) && can[i + 1][j + 1],
+            };
+        }
+    }
+    can[0][0]
 }
 
 /// An absolute path glob: `*`, `?` and `[...]` match within one segment, `**` matches any number of
@@ -89,42 +126,12 @@ impl PathPattern {
             return false;
         };
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-        self.matches_segments(&parts)
-    }
-
-    fn matches_segments(&self, parts: &[&str]) -> bool {
-        // can[i][j]: pattern segments i.. match path parts j..
-        let (p, n) = (self.segments.len(), parts.len());
-        let mut can = vec![vec![false; n + 1]; p + 1];
-        can[p][n] = true;
-        for i in (0..p).rev() {
-            for j in (0..=n).rev() {
-                can[i][j] = match &self.segments[i] {
-                    Segment::AnyDepth => can[i + 1][j] || (j < n && can[i][j + 1]),
-                    Segment::Literal(lit) => j < n && lit == parts[j] && can[i + 1][j + 1],
-                    Segment::Glob(glob) => j < n && glob_match(glob, parts[j]) && can[i + 1][j + 1],
-                };
-            }
-        }
-        can[0][0]
+        sequence_matches(&self.segments, &parts)
     }
 
     /// True when every path `other` matches is matched by `self` (a sound, not complete, test).
     pub fn covers(&self, other: &PathPattern) -> bool {
-        let (a, b) = (&self.segments, &other.segments);
-        let (p, n) = (a.len(), b.len());
-        let mut can = vec![vec![false; n + 1]; p + 1];
-        can[p][n] = true;
-        for i in (0..p).rev() {
-            for j in (0..=n).rev() {
-                can[i][j] = match (&a[i], b.get(j)) {
-                    (Segment::AnyDepth, _) => can[i + 1][j] || (j < n && can[i][j + 1]),
-                    (_, None) | (_, Some(Segment::AnyDepth)) => false,
-                    (mine, Some(theirs)) => segment_covers(mine, theirs) && can[i + 1][j + 1],
-                };
-            }
-        }
-        can[0][0]
+        sequence_covers(&self.segments, &other.segments)
     }
 
     /// The longest leading run of literal segments, as a path: the deepest directory that holds
@@ -256,7 +263,7 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
 
 /// Matches `c` against the class starting at `p[start] == '['`; returns (matched, index after `]`),
 /// or `None` when the class is not closed.
-fn class_match(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
+pub(crate) fn class_match(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
     let mut i = start + 1;
     let negated = matches!(p.get(i), Some('!') | Some('^'));
     if negated {

@@ -4,7 +4,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{EnvPattern, ExecPattern, FsAccess, GrantSet, HostPattern, PortRange};
+use super::runners::is_code_runner;
+use super::{
+    EnvPattern, ExecGrant, ExecPattern, FsAccess, GrantSet, HostPattern, PortRange,
+    is_hijack_variable,
+};
 
 /// Risk levels, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -54,64 +58,6 @@ pub struct RiskReport {
     pub factors: Vec<RiskFactor>,
 }
 
-/// Program names that run arbitrary code given the right arguments.
-const CODE_RUNNERS: &[&str] = &[
-    "sh",
-    "bash",
-    "dash",
-    "zsh",
-    "ksh",
-    "mksh",
-    "csh",
-    "tcsh",
-    "fish",
-    "ash",
-    "busybox",
-    "python",
-    "python2",
-    "python3",
-    "perl",
-    "perl5",
-    "ruby",
-    "irb",
-    "node",
-    "nodejs",
-    "deno",
-    "bun",
-    "php",
-    "lua",
-    "luajit",
-    "tclsh",
-    "wish",
-    "expect",
-    "awk",
-    "gawk",
-    "mawk",
-    "nawk",
-    "osascript",
-    "pwsh",
-    "powershell",
-    "env",
-    "xargs",
-    "find",
-    "sudo",
-    "su",
-    "doas",
-    "nohup",
-    "nice",
-    "timeout",
-    "chroot",
-    "nsenter",
-    "unshare",
-    "setsid",
-    "script",
-    "ssh",
-    "docker",
-    "podman",
-    "kubectl",
-    "systemd-run",
-];
-
 /// Environment variables (or prefixes) that commonly hold credentials.
 const CREDENTIAL_ENV: &[&str] = &[
     "AWS_",
@@ -140,13 +86,6 @@ const CREDENTIAL_ENV: &[&str] = &[
 const SENSITIVE_DIRS: &[&str] = &[
     "/", "/etc", "/root", "/home", "/proc", "/var", "/usr", "/sys", "/dev", "/boot", "/run",
 ];
-
-/// True when the program `name` (a file name such as `bash` or `python3.12`) runs arbitrary code
-/// given the right arguments: shells, interpreters and launchers.
-pub fn is_code_runner(name: &str) -> bool {
-    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
-    CODE_RUNNERS.contains(&name) || CODE_RUNNERS.contains(&stem)
-}
 
 impl GrantSet {
     /// Rates every grant and reports the highest level with the reasons behind it.
@@ -255,25 +194,32 @@ impl GrantSet {
                 ),
             }
         }
-        for pattern in &self.exec {
-            let text = format!("exec:{pattern}");
-            match (pattern, pattern.program_name()) {
-                (ExecPattern::Any, _) => add(
+        for grant in &self.exec {
+            let (level, reason) = exec_risk(grant);
+            add(level, format!("exec:{grant}"), reason);
+        }
+        for pattern in &self.exec_env {
+            let text = format!("exec:env:{pattern}");
+            match pattern {
+                EnvPattern::Exact(name) if is_hijack_variable(name) => add(
                     RiskLevel::Critical,
                     text,
-                    "may run any program: arbitrary code execution".into(),
+                    format!(
+                        "the plugin may set {name}, which makes programs load or run code of its choosing"
+                    ),
                 ),
-                (_, Some(name)) if is_code_runner(name) => add(
-                    RiskLevel::Critical,
+                EnvPattern::Exact(name) => add(
+                    RiskLevel::Low,
                     text,
-                    format!("{name} can run arbitrary code (a shell, interpreter or launcher)"),
+                    format!("the plugin may set {name} for the programs it runs"),
                 ),
-                (ExecPattern::Path(p), _) if !p.is_literal() => add(
-                    RiskLevel::High,
+                _ => add(
+                    RiskLevel::Medium,
                     text,
-                    format!("may run any program matching {p}"),
+                    format!(
+                        "the plugin may set any variable matching {pattern} for the programs it runs (except variables that load or run code, which need a grant naming them)"
+                    ),
                 ),
-                _ => add(RiskLevel::Medium, text, "runs a named program".into()),
             }
         }
         factors.sort_by(|a, b| b.level.cmp(&a.level).then_with(|| a.grant.cmp(&b.grant)));
@@ -281,5 +227,77 @@ impl GrantSet {
             level: factors.first().map_or(RiskLevel::None, |f| f.level),
             factors,
         }
+    }
+}
+
+/// How risky one exec grant is. A glob over programs is critical whatever its arguments: a
+/// directory of binaries holds shells, loaders and launchers. A named program is rated by what it
+/// is and by how far its arguments are pinned.
+fn exec_risk(grant: &ExecGrant) -> (RiskLevel, String) {
+    let name = match (&grant.program, grant.program.program_name()) {
+        (ExecPattern::Any, _) => {
+            return (
+                RiskLevel::Critical,
+                "may run any program: arbitrary code execution".into(),
+            );
+        }
+        (ExecPattern::Path(p), Some(name)) if p.is_literal() => name,
+        (ExecPattern::Name(name), _) => name.as_str(),
+        (program, _) => {
+            return (
+                RiskLevel::Critical,
+                format!(
+                    "may run every program matching {program}; a directory of binaries holds shells, loaders and programs that run other programs, so this is arbitrary code execution (grant each program by name and pin its arguments)"
+                ),
+            );
+        }
+    };
+    let runner = is_code_runner(name);
+    match &grant.args {
+        None if runner => (
+            RiskLevel::Critical,
+            format!(
+                "{name} runs other programs or code, so with free arguments it can run arbitrary code unless its arguments are pinned: exec:{}:ARGUMENTS",
+                grant.program
+            ),
+        ),
+        Some(args) if runner && !args.is_literal() => (
+            RiskLevel::Critical,
+            format!(
+                "{name} runs other programs or code, and its arguments are not fixed ({args}): arbitrary code execution"
+            ),
+        ),
+        Some(args) if runner => (
+            RiskLevel::High,
+            format!(
+                "{name} runs other programs or code; its arguments are fixed ({args}), so it runs that one command line"
+            ),
+        ),
+        None => (
+            RiskLevel::High,
+            format!(
+                "a named program with free arguments can run arbitrary code unless its arguments are pinned (git -c alias.x='!cmd', tar --checkpoint-action=exec=cmd and sed's e command are examples); pin {name}'s: exec:{}:ARGUMENTS",
+                grant.program
+            ),
+        ),
+        Some(args) if args.has_free_tail() => (
+            RiskLevel::High,
+            format!(
+                "{name} can run arbitrary code unless its arguments are pinned, and '**' in {args} leaves them free"
+            ),
+        ),
+        Some(args) if !args.is_literal() => (
+            RiskLevel::Medium,
+            format!(
+                "runs {name} with arguments matching {args}; check that no matching argument makes it run other code (a lone * matches options too, [!-]* does not)"
+            ),
+        ),
+        Some(args) if args.to_string().is_empty() => {
+            (RiskLevel::Low, format!("runs {name} with no arguments"))
+        }
+        Some(args) => (
+            RiskLevel::Low,
+            format!("runs one fixed command line: {name} {args}"),
+        ),
     }
 }

@@ -274,7 +274,10 @@ mod tests {
         let info = decode_plugin_info(doc).unwrap();
         assert_eq!(info.version, "");
         assert_eq!(info.unrecognised_capabilities.len(), 2);
-        assert!(info.capabilities.allows(&AccessRequest::Exec("/bin/ls")));
+        assert!(info.capabilities.allows(&AccessRequest::Exec {
+            command: "/bin/ls",
+            args: &[]
+        }));
     }
 
     #[test]

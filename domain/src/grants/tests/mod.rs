@@ -1,8 +1,7 @@
-//! Unit tests and properties of the grant algebra.
+//! Unit tests of the grant algebra; its properties are in `properties.rs`.
 
 use std::path::Path;
 
-use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
@@ -13,6 +12,15 @@ fn set(texts: &[&str]) -> GrantSet {
 
 fn connect(host: &str, port: u16) -> AccessRequest<'_> {
     AccessRequest::Connect { host, port }
+}
+
+/// True when `grants` allow running `command` with `args`.
+fn runs(grants: &GrantSet, command: &str, args: &[&str]) -> bool {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    grants.allows(&AccessRequest::Exec {
+        command,
+        args: &args,
+    })
 }
 
 #[test]
@@ -36,6 +44,17 @@ fn reglet_string_forms_parse_and_display() {
         ("exec:/usr/bin/systemctl", vec!["exec:/usr/bin/systemctl"]),
         ("exec:/bin/*", vec!["exec:/bin/*"]),
         ("exec:**", vec!["exec:**"]),
+        ("exec:*", vec!["exec:**"]),
+        ("exec:uptime", vec!["exec:uptime"]),
+        ("exec:env", vec!["exec:env"]),
+        (
+            "exec:/usr/bin/systemctl:is-active  *",
+            vec!["exec:/usr/bin/systemctl:is-active *"],
+        ),
+        ("exec:/usr/bin/uptime:", vec!["exec:/usr/bin/uptime:"]),
+        ("exec:/usr/bin/git:**", vec!["exec:/usr/bin/git"]),
+        ("exec:env:GIT_DIR", vec!["exec:env:GIT_DIR"]),
+        ("exec:env:AWS_*", vec!["exec:env:AWS_*"]),
     ] {
         assert_eq!(GrantSet::parse(text).unwrap().to_strings(), shown, "{text}");
     }
@@ -52,6 +71,11 @@ fn bad_strings_get_errors_that_name_the_text() {
         ("fs:read:/tmp/../etc", "'..'"),
         ("env:A*B", "trailing"),
         ("exec:bin/sh", "absolute path"),
+        ("exec:env:", "empty"),
+        ("exec:env:A*B", "trailing"),
+        ("exec:env:A=B", "'='"),
+        ("exec:/bin/echo:'open", "quote"),
+        ("exec:/bin/echo:[x", "'['"),
         ("kv:read:x", "unknown capability kind \"kv\""),
         ("nokind", "has no kind"),
         ("fs:", "empty pattern"),
@@ -125,29 +149,99 @@ fn env_and_exec_requests() {
     assert!(grants.allows(&AccessRequest::ReadEnv("HOME")));
     assert!(!grants.allows(&AccessRequest::ReadEnv("HOMEDIR")));
     assert!(!grants.allows(&AccessRequest::ReadEnv("aws_region")));
-    assert!(grants.allows(&AccessRequest::Exec("/usr/bin/systemctl")));
-    assert!(grants.allows(&AccessRequest::Exec("/usr/bin/../bin/systemctl")));
-    assert!(!grants.allows(&AccessRequest::Exec("/usr/bin/systemctl2")));
-    assert!(grants.allows(&AccessRequest::Exec("/opt/tools/check")));
-    assert!(!grants.allows(&AccessRequest::Exec("/opt/tools/sub/check")));
-    assert!(grants.allows(&AccessRequest::Exec("uptime")));
-    assert!(!grants.allows(&AccessRequest::Exec("/usr/bin/uptime")));
-    assert!(set(&["exec:**"]).allows(&AccessRequest::Exec("/anything")));
+    assert!(runs(&grants, "/usr/bin/systemctl", &["status"]));
+    assert!(runs(&grants, "/usr/bin/../bin/systemctl", &[]));
+    assert!(!runs(&grants, "/usr/bin/systemctl2", &[]));
+    assert!(runs(&grants, "/opt/tools/check", &["-v"]));
+    assert!(!runs(&grants, "/opt/tools/sub/check", &[]));
+    assert!(runs(&grants, "uptime", &[]));
+    assert!(!runs(&grants, "/usr/bin/uptime", &[]));
+    assert!(runs(&set(&["exec:**"]), "/anything", &["at", "all"]));
+}
+
+#[test]
+fn pinned_grants_allow_only_matching_arguments() {
+    let grants = set(&[
+        "exec:/usr/bin/systemctl:is-active [!-]*",
+        "exec:/usr/bin/uptime:",
+    ]);
+    assert!(runs(&grants, "/usr/bin/systemctl", &["is-active", "sshd"]));
+    assert!(!runs(
+        &grants,
+        "/usr/bin/systemctl",
+        &["is-active", "-H", "x"]
+    ));
+    assert!(!runs(
+        &grants,
+        "/usr/bin/systemctl",
+        &["is-active", "--host=x"]
+    ));
+    assert!(!runs(&grants, "/usr/bin/systemctl", &["start", "sshd"]));
+    assert!(runs(&grants, "/usr/bin/uptime", &[]));
+    assert!(!runs(&grants, "/usr/bin/uptime", &["-p"]));
+    let both = grants.merge(&set(&["exec:/usr/bin/uptime"]));
+    assert!(
+        runs(&both, "/usr/bin/uptime", &["-p"]),
+        "an unpinned grant adds"
+    );
+}
+
+#[test]
+fn exec_environment_grants() {
+    let grants = set(&[
+        "exec:env:GIT_AUTHOR_NAME",
+        "exec:env:MY_*",
+        "exec:env:LD_PRELOAD",
+    ]);
+    let allows = |name| grants.allows(&AccessRequest::ExecEnv(name));
+    assert!(allows("GIT_AUTHOR_NAME"));
+    assert!(allows("MY_FLAG"));
+    assert!(allows("LD_PRELOAD"), "named exactly");
+    assert!(!allows("GIT_EXTERNAL_DIFF"));
+    assert!(!allows("LD_AUDIT"));
+    assert!(
+        !grants.allows(&AccessRequest::ReadEnv("MY_FLAG")),
+        "a different kind"
+    );
+    let any = set(&["exec:env:*"]);
+    for hijack in [
+        "LD_PRELOAD",
+        "PATH",
+        "GIT_EXTERNAL_DIFF",
+        "BASH_ENV",
+        "PYTHONPATH",
+    ] {
+        assert!(!any.allows(&AccessRequest::ExecEnv(hijack)), "{hijack}");
+    }
+    assert!(!any.contains(&set(&["exec:env:LD_PRELOAD"])));
+    assert!(set(&["exec:env:LD_PRELOAD"]).contains(&set(&["exec:env:LD_PRELOAD"])));
 }
 
 #[test]
 fn naming_a_command_is_more_than_matching_it() {
-    let grants = set(&["exec:/bin/*", "exec:/usr/bin/python3", "exec:sh"]);
-    assert!(grants.allows(&AccessRequest::Exec("/bin/bash")));
+    let grants = set(&[
+        "exec:/bin/*",
+        "exec:/usr/bin/python3",
+        "exec:sh",
+        "exec:/bin/dash:--version",
+    ]);
+    assert!(runs(&grants, "/bin/bash", &[]));
     assert!(
-        !grants.names_command("/bin/bash"),
+        !grants.names_command("/bin/bash", NO_ARGS),
         "a wildcard does not name bash"
     );
-    assert!(grants.names_command("/usr/bin/python3"));
-    assert!(grants.names_command("/usr/bin/../bin/python3"));
-    assert!(grants.names_command("sh"));
-    assert!(!set(&["exec:**"]).names_command("/bin/sh"));
+    assert!(grants.names_command("/usr/bin/python3", &["-c", "1"]));
+    assert!(grants.names_command("/usr/bin/../bin/python3", NO_ARGS));
+    assert!(grants.names_command("sh", NO_ARGS));
+    assert!(!set(&["exec:**"]).names_command("/bin/sh", NO_ARGS));
+    assert!(grants.names_command("/bin/dash", &["--version"]));
+    assert!(
+        !grants.names_command("/bin/dash", &["-c", "id"]),
+        "a pinned grant names only the command lines it allows, even beside a wildcard"
+    );
 }
+
+const NO_ARGS: &[&str] = &[];
 
 #[test]
 fn requests_display_as_the_grant_they_need() {
@@ -160,7 +254,27 @@ fn requests_display_as_the_grant_they_need() {
         "network:outbound:127.0.0.1:80"
     );
     assert_eq!(connect("::1", 80).to_string(), "network:outbound:[::1]:80");
-    assert_eq!(AccessRequest::Exec("/bin/sh").to_string(), "exec:/bin/sh");
+    let args = ["-c".to_owned(), "echo hi".to_owned()];
+    assert_eq!(
+        AccessRequest::Exec {
+            command: "/bin/sh",
+            args: &args
+        }
+        .to_string(),
+        "exec:/bin/sh:-c 'echo hi'"
+    );
+    assert_eq!(
+        AccessRequest::Exec {
+            command: "env",
+            args: &args
+        }
+        .to_string(),
+        "exec:env"
+    );
+    assert_eq!(
+        AccessRequest::ExecEnv("GIT_DIR").to_string(),
+        "exec:env:GIT_DIR"
+    );
     assert_eq!(
         AccessRequest::ReadFile(Path::new("/etc/hosts")).to_string(),
         "fs:read:/etc/hosts"
@@ -196,7 +310,7 @@ fn gen2_json_shape_round_trips() {
                     "allow_private": true},
         "fs": {"rules": [{"read": ["/etc/ssh/**"], "write": ["/tmp/**"]}]},
         "env": {"variables": ["AWS_REGION"], "vars": ["HOME"]},
-        "exec": {"commands": ["/usr/bin/systemctl"]},
+        "exec": {"commands": ["/usr/bin/systemctl", "/usr/bin/uptime:", "/bin/echo:'a b' *", "env:MY_*"]},
         "kv": {"rules": [{"op": "read-write", "keys": ["cache-*"]}]}
     });
     let grants: GrantSet = serde_json::from_value(doc).unwrap();
@@ -204,6 +318,9 @@ fn gen2_json_shape_round_trips() {
     assert!(grants.allows(&connect("anything.example", 53)));
     assert!(grants.allows_private_networks());
     assert!(grants.allows(&AccessRequest::ReadEnv("AWS_REGION")));
+    assert!(grants.allows(&AccessRequest::ExecEnv("MY_FLAG")));
+    assert!(runs(&grants, "/bin/echo", &["a b", "c"]));
+    assert!(!runs(&grants, "/bin/echo", &["a", "b", "c"]));
     let again: GrantSet = serde_json::from_value(serde_json::to_value(&grants).unwrap()).unwrap();
     assert_eq!(again, grants);
     assert_eq!(
@@ -239,8 +356,28 @@ fn risk_levels_and_reasons() {
         (vec!["env:HOME"], RiskLevel::Low),
         (vec!["env:AWS_*"], RiskLevel::High),
         (vec!["env:*"], RiskLevel::High),
-        (vec!["exec:/usr/bin/systemctl"], RiskLevel::Medium),
-        (vec!["exec:/bin/*"], RiskLevel::High),
+        (vec!["exec:/usr/bin/systemctl"], RiskLevel::High),
+        (vec!["exec:/usr/bin/systemctl:status **"], RiskLevel::High),
+        (vec!["exec:/usr/bin/git"], RiskLevel::Critical),
+        (vec!["exec:/usr/bin/git:**"], RiskLevel::Critical),
+        (vec!["exec:/usr/bin/git:log **"], RiskLevel::Critical),
+        (vec!["exec:/usr/bin/git:log -1"], RiskLevel::High),
+        (
+            vec!["exec:/usr/bin/systemctl:is-active *"],
+            RiskLevel::Medium,
+        ),
+        (vec!["exec:/usr/bin/uptime:"], RiskLevel::Low),
+        (vec!["exec:/usr/bin/sh:-c 'uptime -p'"], RiskLevel::High),
+        (vec!["exec:/usr/bin/sh:-c *"], RiskLevel::Critical),
+        (vec!["exec:/bin/*"], RiskLevel::Critical),
+        (vec!["exec:/bin/*:--version"], RiskLevel::Critical),
+        (
+            vec!["exec:/usr/lib/ld-linux-x86-64.so.2"],
+            RiskLevel::Critical,
+        ),
+        (vec!["exec:env:LANG"], RiskLevel::Low),
+        (vec!["exec:env:MY_*"], RiskLevel::Medium),
+        (vec!["exec:env:LD_PRELOAD"], RiskLevel::Critical),
         (vec!["exec:/bin/bash"], RiskLevel::Critical),
         (vec!["exec:/usr/bin/python3.12"], RiskLevel::Critical),
         (vec!["exec:**"], RiskLevel::Critical),
@@ -250,237 +387,6 @@ fn risk_levels_and_reasons() {
         assert_eq!(report.level, want, "{grants:?}: {report:?}");
         assert_eq!(report.factors.len(), grants.len());
         assert!(report.factors.iter().all(|f| !f.reason.is_empty()));
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Properties
-
-fn host_pattern() -> impl Strategy<Value = HostPattern> {
-    prop_oneof![
-        Just(HostPattern::Any),
-        prop::sample::select(vec!["a.example", "b.example", "x.a.example", "example"])
-            .prop_map(|n| HostPattern::Name(n.to_owned())),
-        prop::sample::select(vec!["example", "a.example"])
-            .prop_map(|d| HostPattern::Subdomains(d.to_owned())),
-        prop::sample::select(vec!["10.0.0.1", "10.1.0.1", "192.168.1.1", "::1"])
-            .prop_map(|ip| HostPattern::Ip(ip.parse().unwrap())),
-        prop::sample::select(vec!["10.0.0.0/8", "10.0.0.0/16", "192.168.0.0/16"])
-            .prop_map(|n| HostPattern::Net(n.parse().unwrap())),
-    ]
-}
-
-fn port_range() -> impl Strategy<Value = PortRange> {
-    prop_oneof![
-        1 => Just(PortRange::ANY),
-        4 => (20u16..30, 0u16..5).prop_map(|(s, len)| PortRange::new(s, s + len).unwrap()),
-    ]
-}
-
-fn path_pattern() -> impl Strategy<Value = PathPattern> {
-    prop::collection::vec(
-        prop::sample::select(vec!["a", "b", "c", "*", "**", "?", "[ab]", "a*"]),
-        0..4,
-    )
-    .prop_map(|segs| PathPattern::parse(&format!("/{}", segs.join("/"))).unwrap())
-}
-
-fn env_pattern() -> impl Strategy<Value = EnvPattern> {
-    prop_oneof![
-        Just(EnvPattern::Any),
-        prop::sample::select(vec!["A", "AB", "B"]).prop_map(|p| EnvPattern::Prefix(p.to_owned())),
-        prop::sample::select(vec!["A", "AB", "ABC", "B"])
-            .prop_map(|p| EnvPattern::Exact(p.to_owned())),
-    ]
-}
-
-fn exec_pattern() -> impl Strategy<Value = ExecPattern> {
-    prop_oneof![
-        1 => Just(ExecPattern::Any),
-        4 => path_pattern().prop_map(ExecPattern::Path),
-        2 => prop::sample::select(vec!["ls", "sh"]).prop_map(|n| ExecPattern::Name(n.to_owned())),
-    ]
-}
-
-fn grant_set() -> impl Strategy<Value = GrantSet> {
-    (
-        prop::collection::btree_set(
-            (host_pattern(), port_range()).prop_map(|(host, ports)| NetworkGrant { host, ports }),
-            0..4,
-        ),
-        any::<bool>(),
-        prop::collection::btree_set(
-            (
-                prop::sample::select(vec![FsAccess::Read, FsAccess::Write]),
-                path_pattern(),
-            )
-                .prop_map(|(access, pattern)| FsGrant { access, pattern }),
-            0..4,
-        ),
-        prop::collection::btree_set(env_pattern(), 0..3),
-        prop::collection::btree_set(exec_pattern(), 0..3),
-    )
-        .prop_map(|(network, private_networks, fs, env, exec)| GrantSet {
-            network,
-            private_networks,
-            fs,
-            env,
-            exec,
-        })
-}
-
-#[derive(Debug, Clone)]
-enum Req {
-    Connect(String, u16),
-    Read(String),
-    Write(String),
-    Env(String),
-    Exec(String),
-}
-
-impl Req {
-    fn as_request(&self) -> AccessRequest<'_> {
-        match self {
-            Req::Connect(h, p) => AccessRequest::Connect { host: h, port: *p },
-            Req::Read(p) => AccessRequest::ReadFile(Path::new(p)),
-            Req::Write(p) => AccessRequest::WriteFile(Path::new(p)),
-            Req::Env(n) => AccessRequest::ReadEnv(n),
-            Req::Exec(c) => AccessRequest::Exec(c),
-        }
-    }
-}
-
-fn a_path() -> impl Strategy<Value = String> {
-    prop::collection::vec(
-        prop::sample::select(vec!["a", "b", "c", "ab", "ba", "..", "."]),
-        0..5,
-    )
-    .prop_map(|segs| format!("/{}", segs.join("/")))
-}
-
-fn request() -> impl Strategy<Value = Req> {
-    prop_oneof![
-        (
-            prop::sample::select(vec![
-                "a.example",
-                "x.a.example",
-                "y.x.a.example",
-                "example",
-                "10.0.0.1",
-                "10.0.5.5",
-                "10.1.0.1",
-                "192.168.1.1",
-                "::1",
-                "0x0a.0.0.1"
-            ]),
-            18u16..36
-        )
-            .prop_map(|(h, p)| Req::Connect(h.to_owned(), p)),
-        a_path().prop_map(Req::Read),
-        a_path().prop_map(Req::Write),
-        prop::sample::select(vec!["A", "AB", "ABC", "B", "C"]).prop_map(|n| Req::Env(n.to_owned())),
-        prop_oneof![
-            a_path(),
-            prop::sample::select(vec!["ls".to_owned(), "sh".to_owned()])
-        ]
-        .prop_map(Req::Exec),
-    ]
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::default())]
-
-    #[test]
-    fn merge_is_idempotent(a in grant_set()) {
-        prop_assert_eq!(a.merge(&a), a);
-    }
-
-    #[test]
-    fn merge_is_commutative(a in grant_set(), b in grant_set()) {
-        prop_assert_eq!(a.merge(&b), b.merge(&a));
-    }
-
-    #[test]
-    fn merge_contains_both_sides(a in grant_set(), b in grant_set()) {
-        let merged = a.merge(&b);
-        prop_assert!(merged.contains(&a));
-        prop_assert!(merged.contains(&b));
-    }
-
-    #[test]
-    fn difference_is_what_is_missing(a in grant_set(), b in grant_set()) {
-        prop_assert!(b.merge(&a.difference(&b)).contains(&a));
-        prop_assert!(a.difference(&a).is_empty());
-    }
-
-    #[test]
-    fn contains_implies_allows(a in grant_set(), b in grant_set(), reqs in prop::collection::vec(request(), 1..16)) {
-        if a.contains(&b) {
-            for req in &reqs {
-                if b.allows(&req.as_request()) {
-                    prop_assert!(a.allows(&req.as_request()), "{} contains {} but not {:?}", a, b, req);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn atom_cover_implies_match(x in path_pattern(), y in path_pattern(), paths in prop::collection::vec(a_path(), 1..16)) {
-        if x.covers(&y) {
-            for p in &paths {
-                if y.matches(p) {
-                    prop_assert!(x.matches(p), "{} covers {} but not {}", x, y, p);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn host_cover_implies_match(x in host_pattern(), y in host_pattern(), req in request()) {
-        if let Req::Connect(h, _) = &req {
-            let host = RequestedHost::parse(h);
-            if x.covers(&y) && y.matches(&host) {
-                prop_assert!(x.matches(&host));
-            }
-        }
-    }
-
-    #[test]
-    fn strings_round_trip(a in grant_set()) {
-        let strings = a.to_strings();
-        prop_assert_eq!(GrantSet::parse_all(&strings).unwrap(), a);
-    }
-
-    #[test]
-    fn json_round_trips(a in grant_set()) {
-        let value = serde_json::to_value(&a).unwrap();
-        prop_assert_eq!(serde_json::from_value::<GrantSet>(value).unwrap(), a);
-    }
-
-    #[test]
-    fn parser_never_panics(text in ".{0,64}") {
-        let _ = GrantSet::parse(&text);
-    }
-
-    #[test]
-    fn parser_never_panics_on_grant_like_text(
-        parts in prop::collection::vec(prop::sample::select(vec![
-            "network", "fs", "env", "exec", ":", "outbound", "read", "write", "*", "**", "-", ",",
-            "0", "65535", "99999", "[", "]", "::1", "/", "..", ".", "a", "://", "@", "private", "0x", "%",
-        ]), 0..12)
-    ) {
-        let text = parts.concat();
-        if let Ok(set) = GrantSet::parse(&text) {
-            prop_assert_eq!(GrantSet::parse_all(set.to_strings()).unwrap(), set);
-        }
-    }
-
-    #[test]
-    fn allows_never_panics(a in grant_set(), host in ".{0,20}", port in any::<u16>(), path in ".{0,20}") {
-        let _ = a.allows(&AccessRequest::Connect { host: &host, port });
-        let _ = a.allows(&AccessRequest::ReadFile(Path::new(&path)));
-        let _ = a.allows(&AccessRequest::Exec(&path));
-        let _ = a.allows(&AccessRequest::ReadEnv(&path));
     }
 }
 
@@ -499,3 +405,5 @@ fn naming_an_address_takes_an_address_or_a_block() {
     assert!(nat64.names_address("64:ff9b::a9fe:a9fe".parse().unwrap(), 80));
     assert!(!nat64.names_address(ip, 80));
 }
+
+mod properties;

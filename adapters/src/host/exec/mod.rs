@@ -1,0 +1,106 @@
+//! `exec_command`: runs a program the grants allow, directly and never through a shell, with the
+//! arguments, working directory and environment [`policy::vet`] accepted, under a timeout that
+//! kills the whole process group.
+
+mod policy;
+
+use std::time::Instant;
+
+use reglet_domain::{ErrorDetail, ErrorType};
+use reglet_ports::CommandRequest;
+use serde_json::{Value, json};
+
+use super::Call;
+use super::requests::{
+    Fields, bad_request, base_for, call_context, earliest, error_document, parse,
+};
+use policy::{Ask, Rejection};
+
+const FUNCTION: &str = "exec_command";
+
+pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Value {
+    let base = base_for(FUNCTION);
+    let decoded = parse(&bytes).and_then(|map| {
+        let fields = Fields(&map);
+        Ok((
+            fields.string("command")?.unwrap_or_default(),
+            fields.strings("args")?,
+            fields.string("dir")?.filter(|d| !d.is_empty()),
+            fields.strings("env")?,
+            call_context(&fields)?,
+        ))
+    });
+    let (command, args, dir, env, context) = match decoded {
+        Ok(d) => d,
+        Err(e) => return bad_request(base, &e),
+    };
+    if context.canceled {
+        return error_document(
+            base,
+            ErrorDetail::new(ErrorType::Timeout, "the plugin cancelled the command").timed_out(),
+        );
+    }
+    let ask = Ask {
+        command: &command,
+        args: &args,
+        dir: dir.as_deref(),
+        env: &env,
+    };
+    let vetted = match policy::vet(&call.plugin.grants, &ask) {
+        Ok(vetted) => vetted,
+        Err(Rejection::Invalid(error)) => return error_document(base, *error),
+        Err(Rejection::Refused(error)) => {
+            call.refused(FUNCTION, &error);
+            return error_document(base, *error);
+        }
+    };
+    let program = vetted.program.display().to_string();
+    let limits = call.services().limits;
+    let deadline = earliest([
+        Some(call.deadline),
+        context.deadline,
+        Some(Instant::now() + limits.exec_timeout),
+    ]);
+    call.allowed(FUNCTION, &format!("{program} {}", args.join(" ")));
+    let request = CommandRequest {
+        program: vetted.program,
+        args,
+        dir: vetted.dir,
+        env: vetted.env,
+        timeout: deadline.saturating_duration_since(Instant::now()),
+        max_output_bytes: limits.exec_max_output_bytes,
+    };
+    match call.services().commands.run(request).await {
+        Ok(out) => {
+            let mut doc = json!({
+                "stdout": String::from_utf8_lossy(&out.stdout),
+                "stderr": String::from_utf8_lossy(&out.stderr),
+                "exit_code": out.exit_code.unwrap_or(-1),
+                "duration_ms": out.elapsed.as_millis() as u64,
+            });
+            if out.timed_out {
+                doc["is_timeout"] = json!(true);
+                doc["error"] = serde_json::to_value(
+                    ErrorDetail::new(
+                        ErrorType::Timeout,
+                        format!("{program} did not finish in time and was killed"),
+                    )
+                    .timed_out()
+                    .with_code("ETIMEDOUT"),
+                )
+                .expect("errors serialise");
+            }
+            if out.stdout_truncated {
+                doc["stdout_truncated"] = json!(true);
+            }
+            if out.stderr_truncated {
+                doc["stderr_truncated"] = json!(true);
+            }
+            doc
+        }
+        Err(e) => error_document(
+            base,
+            ErrorDetail::new(ErrorType::Execution, format!("cannot run {program}: {e}")),
+        ),
+    }
+}

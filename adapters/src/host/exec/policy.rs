@@ -1,0 +1,262 @@
+//! Which command a plugin may run, where, and with what environment: the exec policy, apart
+//! from the I/O.
+//!
+//! [`vet`] checks a request in this order and stops at the first problem:
+//!
+//! 1. The program: an absolute path is normalised; a bare name is looked up in [`SEARCH_PATH`],
+//!    never the host's `PATH`.
+//! 2. The grants must allow the program with these arguments (`exec:<program>` for any,
+//!    `exec:<program>:<pattern>` for matching ones).
+//! 3. A program that runs other programs or code (a shell, interpreter, loader, launcher, or a
+//!    tool such as git, tar or sed; judged by its name and by the name of the file it links to)
+//!    also needs a grant that names it and allows these arguments: a glob is not enough.
+//! 4. A working directory must be absolute and readable under an `fs:read` grant.
+//! 5. The environment is an allowlist. `PATH` is [`SEARCH_PATH`]; `LANG`, `LC_*` and `TZ` pass
+//!    with plain values; any other variable needs an `exec:env:` grant, and a variable that makes
+//!    programs load or run code needs one that names it exactly. Nothing is dropped silently:
+//!    a variable that may not be set refuses the whole request.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use reglet_domain::grants::{EnvPattern, is_code_runner, is_hijack_variable, normalize_path};
+use reglet_domain::{AccessRequest, ErrorDetail, ErrorType, GrantSet};
+
+use crate::host::network::capability_denied;
+
+/// Where a bare program name is looked up, and the `PATH` every command gets.
+pub(crate) const SEARCH_PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// What a plugin asked to run.
+pub(crate) struct Ask<'a> {
+    /// The program as the plugin wrote it.
+    pub(crate) command: &'a str,
+    /// Its arguments.
+    pub(crate) args: &'a [String],
+    /// The working directory, if any.
+    pub(crate) dir: Option<&'a str>,
+    /// `KEY=VALUE` entries.
+    pub(crate) env: &'a [String],
+}
+
+/// A command the grants allow, ready to run.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Vetted {
+    /// The absolute program.
+    pub(crate) program: PathBuf,
+    /// The working directory (`/` when `None`).
+    pub(crate) dir: Option<PathBuf>,
+    /// The whole environment, sorted by name.
+    pub(crate) env: Vec<(String, String)>,
+}
+
+/// Why a command may not run.
+#[derive(Debug)]
+pub(crate) enum Rejection {
+    /// The grants do not allow it (logged as a refusal).
+    Refused(Box<ErrorDetail>),
+    /// The request cannot be carried out as written.
+    Invalid(Box<ErrorDetail>),
+}
+
+/// Checks a request against the plugin's grants; see the module documentation.
+pub(crate) fn vet(grants: &GrantSet, ask: &Ask<'_>) -> Result<Vetted, Rejection> {
+    let (command, args) = (ask.command, ask.args);
+    if command.is_empty() {
+        return Err(invalid("command", "command is required"));
+    }
+    let program = resolve_program(command).ok_or_else(|| {
+        Rejection::Invalid(Box::new(ErrorDetail::new(
+            ErrorType::Execution,
+            format!(
+                "command not found: {command} (bare names are looked up in {})",
+                SEARCH_PATH.join(":")
+            ),
+        )))
+    })?;
+    let allows = |c: &str| grants.allows(&AccessRequest::Exec { command: c, args });
+    if !(allows(command) || allows(&program)) {
+        return Err(not_granted(grants, command, &program, args));
+    }
+    if let Some(name) = runner_name(command, &program)
+        && !(grants.names_command(command, args) || grants.names_command(&program, args))
+    {
+        return Err(refused(format!(
+            "permission denied: {name} runs other programs or code, so it needs a grant that names it and allows these arguments (exec:{program}:ARGUMENTS); a wildcard is not enough"
+        )));
+    }
+    let dir = match ask.dir {
+        None => None,
+        Some(dir) => {
+            let normal = normalize_path(dir)
+                .ok_or_else(|| invalid("dir", format!("dir {dir:?} must be an absolute path")))?;
+            let request = AccessRequest::ReadFile(Path::new(&normal));
+            if !grants.allows(&request) {
+                return Err(Rejection::Refused(Box::new(capability_denied(&request))));
+            }
+            Some(PathBuf::from(normal))
+        }
+    };
+    let name = program.rsplit('/').next().unwrap_or_default();
+    Ok(Vetted {
+        env: environment(grants, name, ask.env)?,
+        program: PathBuf::from(program),
+        dir,
+    })
+}
+
+/// The absolute program a request names: absolute paths are normalised, bare names are looked up
+/// in [`SEARCH_PATH`].
+pub(crate) fn resolve_program(command: &str) -> Option<String> {
+    if command.starts_with('/') {
+        return normalize_path(command);
+    }
+    if command.contains('/') {
+        return None;
+    }
+    SEARCH_PATH
+        .iter()
+        .map(|dir| format!("{dir}/{command}"))
+        .find(|path| Path::new(path).is_file())
+}
+
+/// How a program that runs other code is called in a refusal, or `None` for other programs. The
+/// name the plugin used, the resolved path and the file it links to are all judged, so
+/// `/usr/bin/rbash` (a link to bash) or a link named `innocent` to a shell is still a shell.
+fn runner_name(command: &str, program: &str) -> Option<String> {
+    let file_name = |path: &str| path.rsplit('/').next().unwrap_or_default().to_owned();
+    let target = std::fs::canonicalize(program)
+        .ok()
+        .and_then(|p| p.to_str().map(file_name));
+    let own = file_name(program);
+    if is_code_runner(&file_name(command)) || is_code_runner(&own) {
+        return Some(own);
+    }
+    target
+        .filter(|t| is_code_runner(t))
+        .map(|t| format!("{own} (a link to {t})"))
+}
+
+/// The refusal for a program no grant allows with these arguments. It names the exact grant
+/// that would, and the pinned grants the program has if that is why.
+fn not_granted(grants: &GrantSet, command: &str, program: &str, args: &[String]) -> Rejection {
+    let pinned: Vec<String> = grants
+        .exec_grants()
+        .filter(|g| g.program.matches(command) || g.program.matches(program))
+        .map(|g| format!("exec:{g}"))
+        .collect();
+    let exact = AccessRequest::Exec {
+        command: program,
+        args,
+    };
+    refused(if pinned.is_empty() {
+        format!(
+            "permission denied: capability denied: {exact} (exec:{program} would allow any arguments, which lets most programs run arbitrary code)"
+        )
+    } else {
+        format!(
+            "permission denied: capability denied: {exact}; the grants for {program} pin its arguments: {}",
+            pinned.join(", ")
+        )
+    })
+}
+
+/// The child's whole environment: the fixed `PATH`, then each requested variable that may be set.
+fn environment(
+    grants: &GrantSet,
+    program: &str,
+    entries: &[String],
+) -> Result<Vec<(String, String)>, Rejection> {
+    let mut env = BTreeMap::from([("PATH".to_owned(), SEARCH_PATH.join(":"))]);
+    for entry in entries {
+        let Some((key, value)) = entry.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+            return Err(invalid(
+                "env",
+                format!("env entry {entry:?} is not KEY=VALUE"),
+            ));
+        };
+        if entry.contains('\0') {
+            return Err(invalid("env", format!("env entry {key} holds a NUL byte")));
+        }
+        check_variable(grants, program, key, value).map_err(refused)?;
+        env.insert(key.to_owned(), value.to_owned());
+    }
+    Ok(env.into_iter().collect())
+}
+
+/// Whether `key=value` may be in the environment of `program`; the refusal's message if not.
+fn check_variable(grants: &GrantSet, program: &str, key: &str, value: &str) -> Result<(), String> {
+    let named = grants
+        .exec_env_patterns()
+        .any(|p| matches!(p, EnvPattern::Exact(name) if name == key));
+    if let Some(kind) = locale_kind(key) {
+        let plain = match kind {
+            "time zone" => plain_zone(value),
+            _ => plain_locale(value),
+        };
+        return match plain || named {
+            true => Ok(()),
+            false => Err(format!(
+                "permission denied: {key}={value:?} is not a plain {kind}; a path there makes the C library read a file the plugin chose, so only a grant naming it (exec:env:{key}) allows any value"
+            )),
+        };
+    }
+    if grants.allows(&AccessRequest::ExecEnv(key)) {
+        return Ok(());
+    }
+    if is_hijack_variable(key) {
+        return Err(format!(
+            "permission denied: {key} can make {program} load or run other code, so only a grant naming it exactly allows it: exec:env:{key} (no pattern such as exec:env:* does)"
+        ));
+    }
+    Err(format!(
+        "permission denied: capability denied: exec:env:{key} (a command's environment holds only PATH, LANG, LC_* and TZ unless a grant names more)"
+    ))
+}
+
+/// `LANG`, `LC_*` and `TZ`, which every command may be given with plain values.
+fn locale_kind(key: &str) -> Option<&'static str> {
+    match key {
+        "TZ" => Some("time zone"),
+        "LANG" => Some("locale name"),
+        _ if key.starts_with("LC_") => Some("locale name"),
+        _ => None,
+    }
+}
+
+/// A locale name such as `C`, `C.UTF-8` or `de_DE.UTF-8@euro`: never a path.
+fn plain_locale(value: &str) -> bool {
+    value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
+}
+
+/// A zone name (`Europe/Berlin`, `:UTC`) or a POSIX rule (`CET-1CEST,M3.5.0,M10.5.0/3`): never an
+/// absolute path and never one that climbs.
+fn plain_zone(value: &str) -> bool {
+    value.chars().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '.' | '_' | '+' | '-' | ':' | '/' | ',' | '<' | '>')
+    }) && !value.contains("..")
+        && !value.trim_start_matches(':').starts_with('/')
+}
+
+fn refused(message: String) -> Rejection {
+    Rejection::Refused(Box::new(ErrorDetail::new(ErrorType::Capability, message)))
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Rejection {
+    Rejection::Invalid(Box::new(
+        ErrorDetail::new(ErrorType::Config, message).with_code(field),
+    ))
+}
+
+#[cfg(test)]
+mod tests;
