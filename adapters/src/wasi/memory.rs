@@ -6,6 +6,11 @@ use super::errno::Errno;
 /// Most iovecs accepted in one call (Linux's `IOV_MAX`).
 const MAX_IOVS: u32 = 1024;
 
+/// `ptr + offset` as a guest address; a sum past 4 GiB is a fault, never a wrap.
+pub(crate) fn offset(ptr: u32, offset: u32) -> Result<u32, Errno> {
+    ptr.checked_add(offset).ok_or(Errno::Fault)
+}
+
 /// A guest's memory for the duration of one host call.
 pub(crate) struct GuestMemory<'a>(pub(crate) &'a mut [u8]);
 

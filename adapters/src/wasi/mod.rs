@@ -163,10 +163,12 @@ fn environ_get(cx: &mut Cx<'_>, environ: u32, buf: u32) -> Result<(), Errno> {
     let env = cx.wasi.env.clone();
     let mut at = buf;
     for (i, var) in env.iter().enumerate() {
-        cx.mem.write_u32(environ + 4 * i as u32, at)?;
+        let len = u32::try_from(var.len()).map_err(|_| Errno::Overflow)?;
+        let slot = u32::try_from(i * 4).map_err(|_| Errno::Fault)?;
+        cx.mem.write_u32(memory::offset(environ, slot)?, at)?;
         cx.mem.write(at, var.as_bytes())?;
-        cx.mem.write_u8(at + var.len() as u32, 0)?;
-        at += var.len() as u32 + 1;
+        cx.mem.write_u8(memory::offset(at, len)?, 0)?;
+        at = memory::offset(at, len + 1)?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use wasmtime::{Caller, Linker};
 
 use super::errno::Errno;
+use super::memory::offset;
 use super::state::Fd;
 use super::{Cx, MODULE, WasiView, monotonic_now, realtime_now, with_cx};
 
@@ -46,9 +47,9 @@ fn plan(cx: &mut Cx<'_>, input: u32, count: u32) -> Result<Plan, Errno> {
         let tag = cx.mem.slice(at + 8, 1)?[0];
         let kind = match tag {
             0 => {
-                let id = cx.mem.read_u32(at + 16)?;
-                let timeout = cx.mem.read_u64(at + 24)?;
-                let flags = cx.mem.read_u16(at + 40)?;
+                let id = cx.mem.read_u32(offset(at, 16)?)?;
+                let timeout = cx.mem.read_u64(offset(at, 24)?)?;
+                let flags = cx.mem.read_u16(offset(at, 40)?)?;
                 let now = match id {
                     0 => realtime_now(),
                     1 => monotonic_now(),
@@ -64,10 +65,10 @@ fn plan(cx: &mut Cx<'_>, input: u32, count: u32) -> Result<Plan, Errno> {
                 }
             }
             1 => Kind::FdRead {
-                fd: cx.mem.read_u32(at + 16)?,
+                fd: cx.mem.read_u32(offset(at, 16)?)?,
             },
             2 => Kind::FdWrite {
-                fd: cx.mem.read_u32(at + 16)?,
+                fd: cx.mem.read_u32(offset(at, 16)?)?,
             },
             _ => return Err(Errno::Inval),
         };

@@ -11,10 +11,10 @@
 //! directory does not exist mounts at most its parent (for a file the plugin will create), never a
 //! more distant ancestor.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
-use reglet_domain::grants::FsAccess;
+use reglet_domain::grants::{FsAccess, FsGrant, PathPattern};
 use reglet_domain::{AccessRequest, GrantSet};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, openat, statat};
 
@@ -35,6 +35,8 @@ pub(crate) struct Mount {
     pub(crate) path: String,
     /// The handle every lookup under the mount starts from (an `O_PATH` directory descriptor).
     pub(crate) root: Arc<OwnedFd>,
+    /// The root's device and inode.
+    pub(crate) id: (u64, u64),
 }
 
 /// The mounts and the grants of one plugin.
@@ -128,10 +130,16 @@ impl Sandbox {
         }
         let mut mounts = Vec::new();
         for path in kept {
-            match open_mount_root(&path) {
-                Ok(root) => mounts.push(Arc::new(Mount {
+            let opened = open_mount_root(&path).and_then(|root| {
+                let id = super::fs::resolve::identity(root.as_fd())
+                    .map_err(|e| format!("{path}: {e:?}"))?;
+                Ok((root, id))
+            });
+            match opened {
+                Ok((root, id)) => mounts.push(Arc::new(Mount {
                     path,
                     root: Arc::new(root),
+                    id,
                 })),
                 Err(e) => warnings.push(format!("cannot mount {path}: {e}")),
             }
@@ -163,6 +171,23 @@ impl Sandbox {
                         .any(|g| g.access >= FsAccess::Read && g.pattern.may_match_under(path))
             }
         }
+    }
+
+    /// True when one write grant covers everything below `path` (and `path` itself): what moving
+    /// a directory needs, since its whole subtree moves with it. A path with glob characters in
+    /// its names cannot be written as a pattern and is refused.
+    pub(crate) fn permits_subtree_write(&self, path: &str) -> bool {
+        if path.contains(['*', '?', '[']) {
+            return false;
+        }
+        let Ok(pattern) = PathPattern::parse(&format!("{}/**", path.trim_end_matches('/'))) else {
+            return false;
+        };
+        let subtree = FsGrant {
+            access: FsAccess::Write,
+            pattern,
+        };
+        self.grants.fs_grants().any(|g| g.covers(&subtree))
     }
 
     /// True when a grant names `path` exactly, without a wildcard, for `access`. FIFOs, devices
@@ -303,6 +328,16 @@ mod tests {
         assert!(sandbox.names_exactly(Access::Read, &format!("{root}/fifo")));
         assert!(!sandbox.names_exactly(Access::Write, &format!("{root}/fifo")));
         assert!(!sandbox.names_exactly(Access::Read, &format!("{root}/sub/fifo")));
+    }
+
+    #[test]
+    fn subtree_writes() {
+        let (sandbox, _) =
+            Sandbox::from_grants(&grants(&["fs:write:/srv/app/*", "fs:write:/data/**"]));
+        assert!(!sandbox.permits_subtree_write("/srv/app/private"));
+        assert!(sandbox.permits_subtree_write("/data/x"));
+        assert!(sandbox.permits_subtree_write("/data"));
+        assert!(!sandbox.permits_subtree_write("/data/[x]"));
     }
 
     #[test]

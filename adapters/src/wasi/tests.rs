@@ -573,3 +573,99 @@ fn a_fifo_needs_a_grant_naming_it_and_never_blocks() {
         assert_eq!(result, expected);
     }
 }
+
+/// Review finding: a path of megabytes made one walk quadratic (and its components gigabytes).
+#[test]
+fn paths_longer_than_path_max_are_refused_before_any_work() {
+    let mut h = standard();
+    let long = "../".repeat(2000);
+    assert_eq!(h.open_flags(&long, 0, 0, FD_READ), Err(Errno::Nametoolong));
+    let dots = "./".repeat(3000);
+    assert_eq!(h.stat(&dots), Err(Errno::Nametoolong));
+}
+
+/// Review finding: `path_filestat_set_times` on `.` changed a read-only directory's times.
+#[test]
+fn a_directory_reached_by_dot_needs_the_access_asked_for() {
+    let mut h = standard();
+    std::fs::create_dir(format!("{}/sub/x", h.root)).unwrap();
+    let before = h.mtime("sub");
+    for path in [".", "sub/.", "sub/x/.."] {
+        let (p, l) = h.put(PATH_AT, path);
+        assert_eq!(
+            fs::path_filestat_set_times(&mut h.cx(), 3, 0, p, l, 0, 1_000_000_000, 4),
+            Err(Errno::Acces),
+            "{path}"
+        );
+    }
+    assert_eq!(h.mtime("sub"), before);
+}
+
+/// Review finding: renaming a directory moved ungranted files under a readable name.
+#[test]
+fn a_directory_moves_only_within_one_write_grant() {
+    let mut h = harness(&["fs:write:ROOT/*", "fs:read:ROOT/pub/**"]);
+    let root = h.root.clone();
+    std::fs::create_dir(format!("{root}/private")).unwrap();
+    std::fs::write(format!("{root}/private/db.key"), "key").unwrap();
+    std::fs::create_dir(format!("{root}/pub")).unwrap();
+    let rename = |h: &mut Harness, from: &str, to: &str| {
+        let (p, l) = h.put(PATH_AT, from);
+        let (q, m) = h.put(PATH_AT + 200, to);
+        fs::path_rename(&mut h.cx(), 3, p, l, 3, q, m)
+    };
+    assert_eq!(rename(&mut h, "pub", "pub.old"), Err(Errno::Acces));
+    assert_eq!(rename(&mut h, "private", "pub2"), Err(Errno::Acces));
+    assert_eq!(
+        h.open_flags("pub/db.key", 1, 0, FD_READ),
+        Err(Errno::Noent),
+        "the key never moved"
+    );
+    assert!(std::path::Path::new(&format!("{root}/private/db.key")).exists());
+    // Files move freely where they are writable.
+    std::fs::write(format!("{root}/a.txt"), "a").unwrap();
+    assert_eq!(rename(&mut h, "a.txt", "b.txt"), Ok(()));
+}
+
+/// Review finding: listings and failed lookups told names and existence of ungranted files.
+#[test]
+fn traversable_directories_reveal_only_granted_files() {
+    let mut h = harness(&["fs:read:ROOT/**/*.conf"]);
+    let root = h.root.clone();
+    std::fs::write(format!("{root}/app.conf"), "x").unwrap();
+    let names = h.list(3);
+    assert!(names.contains(&"app.conf".to_owned()), "{names:?}");
+    assert!(
+        names.contains(&"sub".to_owned()),
+        "directories lead on: {names:?}"
+    );
+    assert!(
+        !names.contains(&"sibling.txt".to_owned()),
+        "an ungranted file is not listed: {names:?}"
+    );
+    assert_eq!(h.stat("sibling.txt"), Err(Errno::Acces));
+    assert_eq!(
+        h.stat("no-such-file"),
+        Err(Errno::Acces),
+        "missing looks the same"
+    );
+    assert_eq!(
+        h.stat("sibling.txt/x.conf"),
+        Err(Errno::Acces),
+        "not-a-dir too"
+    );
+    assert_eq!(
+        h.stat("sub/missing.conf"),
+        Err(Errno::Noent),
+        "granted names may be missing"
+    );
+    // A directory only passed through shows no times.
+    let (p, l) = h.put(PATH_AT, "sub");
+    fs::path_filestat_get(&mut h.cx(), 3, 1, p, l, BUF_AT).unwrap();
+    let mtime = u64::from_le_bytes(
+        h.mem[BUF_AT as usize + 48..BUF_AT as usize + 56]
+            .try_into()
+            .unwrap(),
+    );
+    assert_eq!(mtime, 0);
+}

@@ -335,6 +335,11 @@ struct Logs(Arc<Mutex<Vec<u8>>>);
 
 impl Logs {
     fn install(&self) -> tracing::subscriber::DefaultGuard {
+        // With one registered dispatcher, tracing caches a call site's interest from whichever
+        // thread reaches it first; a process-wide second dispatcher makes every call site ask
+        // each thread's default, so a parallel test cannot switch this one's call sites off.
+        static BYSTANDER: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+        BYSTANDER.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::new()));
         let sink = self.clone();
         tracing::subscriber::set_default(
             tracing_subscriber::fmt()

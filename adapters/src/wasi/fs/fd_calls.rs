@@ -9,10 +9,28 @@ use rustix::fs::{Timespec, Timestamps, UTIME_NOW, UTIME_OMIT, fstat, utimensat};
 
 use super::super::Cx;
 use super::super::errno::Errno;
+use super::super::memory::offset;
 use super::super::sandbox::Access;
 use super::super::state::{DirFd, Fd};
 use super::flags::*;
 use super::stat::{Stat, filetype, wasi_filetype};
+
+/// Most bytes one read or write moves. Host calls are synchronous, so this bounds how long one can
+/// hold the thread past the deadline; short reads and writes are legal and guests loop.
+const MAX_IO_BYTES: u32 = 16 << 20;
+
+/// The iovecs trimmed to [`MAX_IO_BYTES`] in total.
+fn capped(iovecs: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
+    let mut left = MAX_IO_BYTES;
+    iovecs
+        .into_iter()
+        .map_while(|(buf, len)| {
+            let take = len.min(left);
+            left -= take;
+            (take > 0 || len == 0).then_some((buf, take))
+        })
+        .collect()
+}
 
 pub(crate) fn fd_close(cx: &mut Cx<'_>, fd: u32) -> Result<(), Errno> {
     cx.wasi.remove(fd).map(drop)
@@ -37,7 +55,7 @@ pub(crate) fn fd_prestat_get(cx: &mut Cx<'_>, fd: u32, ptr: u32) -> Result<(), E
     let path = preopen_path(cx, fd)?;
     let len = u32::try_from(path.len()).map_err(|_| Errno::Nametoolong)?;
     cx.mem.write_u32(ptr, 0)?;
-    cx.mem.write_u32(ptr + 4, len)
+    cx.mem.write_u32(offset(ptr, 4)?, len)
 }
 
 pub(crate) fn fd_prestat_dir_name(
@@ -134,7 +152,11 @@ pub(crate) fn fd_filestat_get(cx: &mut Cx<'_>, fd: u32, ptr: u32) -> Result<(), 
     let stat = match cx.wasi.get(fd)? {
         Fd::Stdin | Fd::Stdout | Fd::Stderr => Stat::stream(),
         Fd::File(file) => Stat::from(&fstat(&file.file)?),
-        Fd::Dir(dir) => Stat::from(&fstat(dir.handle.fd())?),
+        Fd::Dir(dir) => Stat::visible(
+            &fstat(dir.handle.fd())?,
+            &cx.wasi.sandbox,
+            dir.handle.path(),
+        ),
     };
     stat.write_to(cx, ptr)
 }
@@ -245,7 +267,7 @@ pub(crate) fn fd_read(
     iovs_len: u32,
     nread: u32,
 ) -> Result<(), Errno> {
-    let iovecs = cx.mem.iovecs(iovs, iovs_len)?;
+    let iovecs = capped(cx.mem.iovecs(iovs, iovs_len)?);
     let total = match cx.wasi.get_mut(fd)? {
         Fd::Stdin => 0,
         Fd::File(file) if file.readable => {
@@ -274,7 +296,7 @@ pub(crate) fn fd_pread(
     offset: u64,
     nread: u32,
 ) -> Result<(), Errno> {
-    let iovecs = cx.mem.iovecs(iovs, iovs_len)?;
+    let iovecs = capped(cx.mem.iovecs(iovs, iovs_len)?);
     let file = cx.wasi.file_mut(fd)?;
     if !file.readable {
         return Err(Errno::Badf);
@@ -300,7 +322,7 @@ pub(crate) fn fd_write(
     iovs_len: u32,
     nwritten: u32,
 ) -> Result<(), Errno> {
-    let iovecs = cx.mem.iovecs(iovs, iovs_len)?;
+    let iovecs = capped(cx.mem.iovecs(iovs, iovs_len)?);
     let mut total = 0usize;
     match cx.wasi.get(fd)? {
         Fd::Stdout | Fd::Stderr => {
@@ -346,7 +368,7 @@ pub(crate) fn fd_pwrite(
     offset: u64,
     nwritten: u32,
 ) -> Result<(), Errno> {
-    let iovecs = cx.mem.iovecs(iovs, iovs_len)?;
+    let iovecs = capped(cx.mem.iovecs(iovs, iovs_len)?);
     let file = cx.wasi.file_mut(fd)?;
     if !file.writable {
         return Err(Errno::Badf);
@@ -392,4 +414,20 @@ pub(crate) fn fd_tell(cx: &mut Cx<'_>, fd: u32, ptr: u32) -> Result<(), Errno> {
         _ => return Err(Errno::Spipe),
     };
     cx.mem.write_u64(ptr, pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_is_capped_per_call() {
+        let huge = vec![(0, 255 << 20); 1024];
+        let total: u64 = capped(huge).iter().map(|(_, len)| u64::from(*len)).sum();
+        assert_eq!(total, u64::from(MAX_IO_BYTES));
+        assert_eq!(
+            capped(vec![(8, 10), (0, 0), (16, 5)]),
+            [(8, 10), (0, 0), (16, 5)]
+        );
+    }
 }

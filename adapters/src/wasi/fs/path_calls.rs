@@ -14,7 +14,7 @@ use super::super::sandbox::{Access, Sandbox};
 use super::super::state::{DirFd, Fd, FileFd};
 use super::fd_calls::timestamps;
 use super::flags::*;
-use super::resolve::{DirHandle, Resolved, resolve};
+use super::resolve::{DirHandle, Resolved, hide, resolve};
 use super::stat::Stat;
 
 fn path_arg(cx: &Cx<'_>, ptr: u32, len: u32) -> Result<String, Errno> {
@@ -31,6 +31,14 @@ fn lookup(
 ) -> Result<Resolved, Errno> {
     let start = &cx.wasi.dir(dirfd)?.handle;
     resolve(&cx.wasi.sandbox, start, path, follow, access)
+}
+
+/// The real path a resolution checked.
+fn from_path(resolved: &Resolved) -> String {
+    match resolved {
+        Resolved::Dir(dir) => dir.path().to_owned(),
+        Resolved::Entry { path, .. } => path.clone(),
+    }
 }
 
 fn require(sandbox: &Sandbox, access: Access, path: &str) -> Result<(), Errno> {
@@ -219,7 +227,7 @@ pub(crate) fn path_open(
                 Err(rustix::io::Errno::NOENT) if request.creat => {
                     create(sandbox, &parent, &name, &path, &request)?
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(hide(sandbox, &path, e.into())),
             }
         }
     };
@@ -237,17 +245,19 @@ pub(crate) fn path_filestat_get(
 ) -> Result<(), Errno> {
     let path = path_arg(cx, path, path_len)?;
     let follow = flags & LOOKUP_SYMLINK_FOLLOW != 0;
-    let stat = match lookup(cx, dirfd, &path, follow, Access::Traverse)? {
-        Resolved::Dir(handle) => fstat(handle.fd())?,
+    let sandbox = &cx.wasi.sandbox;
+    let (stat, path) = match lookup(cx, dirfd, &path, follow, Access::Traverse)? {
+        Resolved::Dir(handle) => (fstat(handle.fd())?, handle.path().to_owned()),
         Resolved::Entry { parent, name, path } => {
-            let stat = statat(parent.fd(), name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
+            let stat = statat(parent.fd(), name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| hide(sandbox, &path, e.into()))?;
             if FileType::from_raw_mode(stat.st_mode) != FileType::Directory {
-                require(&cx.wasi.sandbox, Access::Read, &path)?;
+                require(sandbox, Access::Read, &path)?;
             }
-            stat
+            (stat, path)
         }
     };
-    Stat::from(&stat).write_to(cx, buf)
+    Stat::visible(&stat, sandbox, &path).write_to(cx, buf)
 }
 
 /// Without `LOOKUP_SYMLINK_FOLLOW` a symlink's own times change, never its target's.
@@ -329,6 +339,18 @@ pub(crate) fn path_rename(
     let from = lookup(cx, fd, &old, false, Access::Write)?;
     let to = lookup(cx, new_fd, &new, false, Access::Write)?;
     let ((from_dir, from_name), (to_dir, to_name)) = (from.entry()?, to.entry()?);
+    // A directory carries its subtree: moving it must not put ungranted files under a granted
+    // name (or granted ones out of reach of a handle's recorded path), so one write grant must
+    // cover both whole subtrees.
+    let stat = statat(from_dir.fd(), from_name, AtFlags::SYMLINK_NOFOLLOW)?;
+    if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
+        let sandbox = &cx.wasi.sandbox;
+        if !sandbox.permits_subtree_write(&from_path(&from))
+            || !sandbox.permits_subtree_write(&from_path(&to))
+        {
+            return Err(Errno::Acces);
+        }
+    }
     renameat(from_dir.fd(), from_name, to_dir.fd(), to_name)?;
     Ok(())
 }

@@ -1,11 +1,15 @@
 //! `fd_readdir`: a directory listing that shows only what the grants let the plugin reach.
 
-use rustix::fs::{Dir, FileType, Mode, OFlags, fstat, openat};
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, fstat, openat, statat};
 
 use super::super::Cx;
 use super::super::errno::Errno;
 use super::super::sandbox::{Access, child_of};
 use super::stat::{filetype, wasi_filetype};
+
+/// Most entries one listing shows. Every call lists the whole directory again (cookies index a
+/// sorted listing), so this bounds the work and memory of one call; a larger listing is `ENOMEM`.
+const MAX_ENTRIES: usize = 100_000;
 
 /// Size of a WASI `dirent` header; the name follows it.
 const DIRENT_SIZE: usize = 24;
@@ -45,14 +49,25 @@ pub(crate) fn fd_readdir(
         let Ok(text) = std::str::from_utf8(name) else {
             continue;
         };
-        if !cx
-            .wasi
-            .sandbox
-            .permits(Access::Traverse, &child_of(&path, text))
-        {
+        let child = child_of(&path, text);
+        let sandbox = &cx.wasi.sandbox;
+        if !sandbox.permits(Access::Traverse, &child) {
             continue;
         }
-        let ft = match entry.file_type() {
+        let kind = match entry.file_type() {
+            FileType::Unknown => statat(dir.handle.fd(), name, AtFlags::SYMLINK_NOFOLLOW)
+                .map(|s| FileType::from_raw_mode(s.st_mode))
+                .unwrap_or(FileType::Unknown),
+            known => known,
+        };
+        // A directory shows when it leads to granted paths; anything else only when readable.
+        if kind != FileType::Directory && !sandbox.permits(Access::Read, &child) {
+            continue;
+        }
+        if listed.len() >= MAX_ENTRIES {
+            return Err(Errno::Nomem);
+        }
+        let ft = match kind {
             FileType::Unknown => filetype::UNKNOWN,
             other => wasi_filetype(other),
         };

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-use rustix::fs::{AtFlags, FileType, Mode, openat, readlinkat, statat};
+use rustix::fs::{AtFlags, FileType, Mode, fstat, openat, readlinkat, statat};
 
 use super::super::errno::Errno;
 use super::super::sandbox::{Access, Mount, Sandbox, child_of, dir_handle_flags, parent_of};
@@ -25,13 +25,37 @@ use super::super::sandbox::{Access, Mount, Sandbox, child_of, dir_handle_flags, 
 /// Most symlinks one resolution follows, as Linux's `MAXSYMLINKS`.
 const MAX_HOPS: usize = 40;
 
-/// A directory the resolver reached: its handle, the handles of its ancestors up to the mount
-/// root (so `..` never asks the OS), and its real absolute path.
+/// Longest guest path accepted, as Linux's `PATH_MAX`: bounds the work and memory of one walk.
+pub(crate) const MAX_PATH: usize = 4096;
+
+/// A directory's device and inode: what `..` is checked against.
+type Identity = (u64, u64);
+
+// The kernel's `struct stat` field types differ by architecture; the casts are identities on some.
+#[allow(clippy::unnecessary_cast)]
+pub(crate) fn identity(fd: BorrowedFd<'_>) -> Result<Identity, Errno> {
+    let stat = fstat(fd)?;
+    Ok((stat.st_dev as u64, stat.st_ino as u64))
+}
+
+/// One directory above a handle, up to the mount root.
+struct Ancestor {
+    id: Identity,
+    above: Option<Arc<Ancestor>>,
+}
+
+/// A directory the resolver reached: one `O_PATH` handle, the identities of the directories above
+/// it up to the mount root (so `..` is checked, never trusted), and its real absolute path.
+///
+/// Holding one descriptor per handle, not one per level, keeps deep trees from exhausting the
+/// host's descriptors; entering and leaving are O(1).
 #[derive(Clone)]
 pub(crate) struct DirHandle {
     mount: Arc<Mount>,
-    /// `chain[0]` is the mount root; the last entry is this directory. Never empty.
-    chain: Vec<Arc<OwnedFd>>,
+    fd: Arc<OwnedFd>,
+    id: Identity,
+    /// `None` at the mount root.
+    above: Option<Arc<Ancestor>>,
     path: String,
 }
 
@@ -40,7 +64,9 @@ impl DirHandle {
     pub(crate) fn root(mount: &Arc<Mount>) -> Self {
         DirHandle {
             mount: mount.clone(),
-            chain: vec![mount.root.clone()],
+            fd: mount.root.clone(),
+            id: mount.id,
+            above: None,
             path: mount.path.clone(),
         }
     }
@@ -52,39 +78,47 @@ impl DirHandle {
 
     /// The directory's `O_PATH` handle, to use as the base of `*at` calls.
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.chain
-            .last()
-            .expect("a DirHandle's chain is never empty")
-            .as_fd()
+        self.fd.as_fd()
     }
 
     /// The subdirectory `name`, entered without following a symlink.
     pub(crate) fn enter(&self, name: &str) -> Result<DirHandle, Errno> {
         let fd = openat(self.fd(), name, dir_handle_flags(), Mode::empty())?;
-        let mut chain = self.chain.clone();
-        chain.push(Arc::new(fd));
+        let id = identity(fd.as_fd())?;
         Ok(DirHandle {
             mount: self.mount.clone(),
-            chain,
+            fd: Arc::new(fd),
+            id,
+            above: Some(Arc::new(Ancestor {
+                id: self.id,
+                above: self.above.clone(),
+            })),
             path: child_of(&self.path, name),
         })
     }
 
     fn is_mount_root(&self) -> bool {
-        self.chain.len() == 1
+        self.above.is_none()
     }
 
     /// Moves to the parent directory; refused at a mount root other than `/` (whose parent is
-    /// itself).
+    /// itself), and when the directory was moved since it was entered (its `..` is no longer the
+    /// directory the walk came from).
     fn leave(&mut self) -> Result<(), Errno> {
-        if self.chain.len() == 1 {
+        let Some(parent) = self.above.clone() else {
             return if self.path == "/" {
                 Ok(())
             } else {
                 Err(Errno::Notcapable)
             };
+        };
+        let fd = openat(self.fd(), "..", dir_handle_flags(), Mode::empty())?;
+        if identity(fd.as_fd())? != parent.id {
+            return Err(Errno::Notcapable);
         }
-        self.chain.pop();
+        self.fd = Arc::new(fd);
+        self.id = parent.id;
+        self.above = parent.above.clone();
         let cut = self.path.rfind('/').unwrap_or(0).max(1);
         self.path.truncate(cut);
         Ok(())
@@ -125,6 +159,16 @@ impl Resolved {
     }
 }
 
+/// What a failed lookup of `path` may tell the plugin: "missing" and "not a directory" reveal
+/// what is there, so where the grants do not let it read `path`, both become `EACCES`, the same
+/// answer as for an existing ungranted file.
+pub(crate) fn hide(sandbox: &Sandbox, path: &str, errno: Errno) -> Errno {
+    match errno {
+        Errno::Noent | Errno::Notdir if !sandbox.permits(Access::Read, path) => Errno::Acces,
+        other => other,
+    }
+}
+
 /// The pieces of a guest path or symlink target, in walking order.
 fn components(path: &[u8]) -> Result<Vec<String>, Errno> {
     path.split(|b| *b == b'/')
@@ -154,6 +198,9 @@ pub(crate) fn resolve(
 ) -> Result<Resolved, Errno> {
     if path.is_empty() {
         return Err(Errno::Noent);
+    }
+    if path.len() > MAX_PATH {
+        return Err(Errno::Nametoolong);
     }
     if path.starts_with('/') || path.contains('\0') {
         return Err(Errno::Notcapable);
@@ -208,7 +255,7 @@ pub(crate) fn resolve(
         let kind = match statat(dir.fd(), component.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => Some(FileType::from_raw_mode(stat.st_mode)),
             Err(rustix::io::Errno::NOENT) if last => None,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(hide(sandbox, &child, e.into())),
         };
         match kind {
             Some(FileType::Symlink) => {
@@ -232,7 +279,7 @@ pub(crate) fn resolve(
                 }
             }
             Some(FileType::Directory) if !last => dir = dir.enter(&component)?,
-            Some(_) if !last => return Err(Errno::Notdir),
+            Some(_) if !last => return Err(hide(sandbox, &child, Errno::Notdir)),
             _ => {
                 if !sandbox.permits(access, &child) {
                     return Err(Errno::Acces);
@@ -245,11 +292,15 @@ pub(crate) fn resolve(
             }
         }
     }
+    if !sandbox.permits(access, dir.path()) {
+        return Err(Errno::Acces);
+    }
     Ok(Resolved::Dir(dir))
 }
 
-/// The mount an absolute symlink target starts in, and the components left to walk from its root.
-/// Only plain leading names are matched against mount paths: `..` is walked, never folded.
+/// The mount an absolute target starts in (the deepest whose path is a prefix of the target's
+/// plain leading names), and the components left to walk from its root. `..` is walked, never
+/// folded.
 fn mount_for_absolute<'a>(
     sandbox: &'a Sandbox,
     target: &[String],
@@ -258,16 +309,22 @@ fn mount_for_absolute<'a>(
         .iter()
         .take_while(|c| c.as_str() != "." && c.as_str() != "..")
         .count();
-    (0..=plain)
-        .rev()
-        .find_map(|n| {
-            let prefix = format!("/{}", target[..n].join("/"));
-            sandbox
-                .mounts()
-                .iter()
-                .find(|m| m.path == prefix)
-                .map(|m| (m, target[n..].to_vec()))
-        })
+    let holds = |mount: &Mount| -> Option<usize> {
+        let mut depth = 0;
+        for part in mount.path.split('/').filter(|p| !p.is_empty()) {
+            if depth >= plain || target[depth] != part {
+                return None;
+            }
+            depth += 1;
+        }
+        Some(depth)
+    };
+    sandbox
+        .mounts()
+        .iter()
+        .filter_map(|m| holds(m).map(|depth| (m, depth)))
+        .max_by_key(|(_, depth)| *depth)
+        .map(|(m, depth)| (m, target[depth..].to_vec()))
         .ok_or(Errno::Notcapable)
 }
 

@@ -4,6 +4,7 @@ use rustix::fs::FileType;
 
 use super::super::Cx;
 use super::super::errno::Errno;
+use super::super::sandbox::{Access, Sandbox};
 
 /// WASI file types.
 pub(crate) mod filetype {
@@ -63,6 +64,20 @@ impl Stat {
             mtim: 0,
             ctim: 0,
         }
+    }
+
+    /// The stat of the object at `path` as the plugin may see it: a directory it may only pass
+    /// through (to reach granted paths below) shows no times, since a directory's times and link
+    /// count change with what happens to the ungranted files in it.
+    pub(crate) fn visible(stat: &rustix::fs::Stat, sandbox: &Sandbox, path: &str) -> Stat {
+        let mut out = Stat::from(stat);
+        if out.filetype == filetype::DIRECTORY && !sandbox.permits(Access::Read, path) {
+            out.atim = 0;
+            out.mtim = 0;
+            out.ctim = 0;
+            out.nlink = 1;
+        }
+        out
     }
 
     /// Writes the 64-byte `filestat` at `ptr`.

@@ -170,3 +170,42 @@ fn dot_dot_crosses_into_the_mount_that_holds_the_parent() {
         Some(Errno::Notcapable)
     );
 }
+
+/// Review finding: a held directory handle moved elsewhere must not reach its new parent by `..`.
+#[test]
+fn dot_dot_from_a_moved_directory_is_refused() {
+    let (_dir, root, sandbox) = tree();
+    let start = DirHandle::root(sandbox.mounts().first().unwrap());
+    let Resolved::Dir(deep) = resolve(&sandbox, &start, "ok/deep/.", true, Access::Read).unwrap()
+    else {
+        panic!("a directory");
+    };
+    std::fs::rename(format!("{root}/ok/deep"), format!("{root}/secret/deep")).unwrap();
+    assert_eq!(
+        resolve(&sandbox, &deep, "../file", true, Access::Read).err(),
+        Some(Errno::Notcapable)
+    );
+}
+
+/// Review finding: a deep walk held one descriptor per level.
+#[test]
+fn a_handle_holds_one_descriptor_whatever_its_depth() {
+    let (_dir, root, sandbox) = tree();
+    let deep = "d/".repeat(200);
+    std::fs::create_dir_all(format!("{root}/ok/{deep}")).unwrap();
+    let count = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let start = DirHandle::root(sandbox.mounts().first().unwrap());
+    let before = count();
+    let Resolved::Dir(handle) =
+        resolve(&sandbox, &start, &format!("ok/{deep}."), true, Access::Read).unwrap()
+    else {
+        panic!("a directory");
+    };
+    // Other tests run in parallel and open files too: allow some slack, but not 200.
+    assert!(
+        count() < before + 50,
+        "{} descriptors held",
+        count() - before
+    );
+    drop(handle);
+}
