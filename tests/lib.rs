@@ -6,7 +6,7 @@ pub mod loopback;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
-use reglet_adapters::{CompilationCache, Runtime, RuntimeOptions};
+use reglet_runtime::{CompilationCache, Runtime, RuntimeOptions};
 
 /// Where the static strings of a test plugin live in its memory.
 const DATA_BASE: u32 = 1 << 20;
@@ -264,6 +264,14 @@ const ECHO_OBSERVE: &str = r#"
     (local.set $at (i32.add (local.get $at) (i32.const 1)))
     (local.set $at (call $copy (local.get $at) ${suffix_GEN}))
     (call $pack (local.get $out) (i32.sub (local.get $at) (local.get $out)))"#;
+
+/// The default redaction, as the CLI builds it.
+pub fn redactor() -> Arc<dyn reglet_ports::Redactor> {
+    Arc::new(
+        reglet_redaction::Redaction::new(reglet_redaction::RedactionConfig::default())
+            .expect("the default redaction builds"),
+    )
+}
 
 /// A runtime with a private in-memory compilation cache.
 pub fn runtime(options: RuntimeOptions) -> Runtime {

@@ -27,7 +27,7 @@ pub use dns::{DnsAnswer, DnsQuery, DnsRecordType, DnsResolver, MxRecord};
 pub use executor::{PluginExecutor, SchemaProvider};
 pub use http::{HttpClient, HttpRequest, HttpResponse};
 pub use net_error::{NetError, NetErrorKind};
-pub use redactor::{RedactingStream, RedactionError, Redactor};
+pub use redactor::{REDACTED, RedactingStream, RedactionError, Redactor};
 pub use smtp::{SmtpProbeReport, SmtpProbeRequest, SmtpProber};
 pub use tcp::{TcpConnectReport, TcpConnectRequest, TcpDialer, TlsInfo};
 

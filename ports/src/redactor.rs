@@ -7,6 +7,9 @@
 use reglet_domain::{ConfigSchema, ErrorDetail, Evidence, GrantSet, PluginError, PluginInfo};
 use serde_json::Value;
 
+/// The marker that stands in for a hidden value (outside HMAC mode).
+pub const REDACTED: &str = "[REDACTED]";
+
 /// Redaction could not be completed; the caller must drop the value rather than emit it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("redaction failed: {0}")]

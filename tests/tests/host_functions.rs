@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use reglet_adapters::net::resolver::HickoryResolver;
-use reglet_adapters::{HostLimits, HostServices, RuntimeOptions};
 use reglet_domain::{Config, GrantSet};
+use reglet_outbound::resolver::HickoryResolver;
+use reglet_runtime::{HostLimits, HostServices, RuntimeOptions};
 use reglet_tests::loopback::{
     DnsRecord, DnsServer, HttpServer, SmtpMode, SmtpServer, TestPki, closed_port, silent_listener,
 };
@@ -78,7 +78,7 @@ async fn call_as(
 ) -> Value {
     let grants = GrantSet::parse_all(grants).expect("test grants parse");
     let rt = runtime(
-        RuntimeOptions::new()
+        RuntimeOptions::new(reglet_tests::redactor())
             .grant("probe", grants)
             .services(Arc::new(services)),
     );
@@ -1097,7 +1097,7 @@ async fn oversized_and_out_of_bounds_requests_are_answered_not_trapped() {
                 "(call $pack (local.get $ptr) (local.get $len))",
                 &format!("(i64.const {packed})"),
             );
-            let rt = runtime(RuntimeOptions::new());
+            let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
             let plugin = rt.load_plugin("hostile", &plugin.wasm()).await.unwrap();
             let evidence = plugin
                 .observe(&Config::from_value(json!({})).unwrap())

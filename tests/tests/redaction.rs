@@ -4,9 +4,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use reglet_adapters::redaction::{Redaction, RedactionConfig};
-use reglet_adapters::{Runtime, RuntimeOptions};
 use reglet_domain::{Config, GrantSet};
+use reglet_redaction::{Redaction, RedactionConfig};
+use reglet_runtime::{Runtime, RuntimeOptions};
 use reglet_tests::{DESCRIBE_GEN1, Gen, LogCapture, PluginWat, runtime};
 use serde_json::{Value, json};
 
@@ -56,7 +56,10 @@ async fn observe(rt: &Runtime, name: &str, plugin: PluginWat) -> reglet_domain::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_written_as_a_json_number_is_redacted() {
-    let rt = redacting(&["987654321"], RuntimeOptions::new());
+    let rt = redacting(
+        &["987654321"],
+        RuntimeOptions::new(reglet_tests::redactor()),
+    );
     let plugin = returning(
         r#"{"Status":true,"Data":{"account":987654321,"ids":[1,987654321],"port":5432},"Raw":null}"#,
     );
@@ -70,7 +73,10 @@ async fn a_secret_written_as_a_json_number_is_redacted() {
 async fn a_secret_with_go_style_unicode_escapes_is_redacted() {
     // Go's encoder writes `&<>` as `\u0026\u003c\u003e`; a plugin that passes a command's JSON
     // output on as text keeps those escapes in the string.
-    let rt = redacting(&["p&ss<word>-2024"], RuntimeOptions::new());
+    let rt = redacting(
+        &["p&ss<word>-2024"],
+        RuntimeOptions::new(reglet_tests::redactor()),
+    );
     let plugin = returning(
         r#"{"Status":true,"Data":{"output":"{\"value\":\"p\\u0026ss\\u003cword\\u003e-2024\"}"},"Raw":"value=p\\u0026ss\\u003Cword\\u003E-2024"}"#,
     );
@@ -91,7 +97,10 @@ async fn a_secret_with_go_style_unicode_escapes_is_redacted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_percent_encoded_in_lower_case_is_redacted() {
-    let rt = redacting(&["s3cr3t:pa/ss"], RuntimeOptions::new());
+    let rt = redacting(
+        &["s3cr3t:pa/ss"],
+        RuntimeOptions::new(reglet_tests::redactor()),
+    );
     let plugin = returning(
         r#"{"Status":true,"Data":{"location":"https://example.test/cb?next=s3cr3t%3apa%2fss&x=1"},"Raw":null}"#,
     );
@@ -112,7 +121,10 @@ fn log_message_attribute_keys_values_and_messages_are_redacted() {
             reglet_tests::echo_observe_body(Gen::One)
         ));
     let (evidence, logs) = logged(async {
-        let rt = redacting(&[SECRET, "987654321"], RuntimeOptions::new());
+        let rt = redacting(
+            &[SECRET, "987654321"],
+            RuntimeOptions::new(reglet_tests::redactor()),
+        );
         observe(&rt, "chatty", chatty).await
     });
     assert!(evidence.passed());
@@ -125,7 +137,7 @@ fn log_message_attribute_keys_values_and_messages_are_redacted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_schema_and_manifest_are_redacted() {
-    let rt = redacting(&[SECRET], RuntimeOptions::new());
+    let rt = redacting(&[SECRET], RuntimeOptions::new(reglet_tests::redactor()));
     let describe = DESCRIBE_GEN1
         .replace(
             "Echoes its config",
@@ -178,7 +190,7 @@ async fn describe_schema_and_manifest_are_redacted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_and_load_errors_are_redacted() {
-    let rt = redacting(&[SECRET], RuntimeOptions::new());
+    let rt = redacting(&[SECRET], RuntimeOptions::new(reglet_tests::redactor()));
     let failing = PluginWat::echo(Gen::One).replacing_string(
         "describe",
         format!(
@@ -210,7 +222,10 @@ fn the_hosts_own_log_lines_are_redacted() {
     assert!(std::path::Path::new(echo).exists(), "the test needs {echo}");
     let (evidence, logs) = logged(async {
         let grants = GrantSet::parse(&format!("exec:{echo}")).unwrap();
-        let rt = redacting(&[SECRET], RuntimeOptions::new().grant("exec", grants));
+        let rt = redacting(
+            &[SECRET],
+            RuntimeOptions::new(reglet_tests::redactor()).grant("exec", grants),
+        );
         let exec = rt
             .load_plugin(
                 "exec",

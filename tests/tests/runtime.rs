@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reglet_adapters::redaction::{Redaction, RedactionConfig};
-use reglet_adapters::{CompilationCache, Runtime, RuntimeOptions};
 use reglet_domain::{AbiGeneration, Config, EvidenceStatus, GrantSet, PluginErrorCode, PluginName};
 use reglet_ports::PluginExecutor;
+use reglet_redaction::{Redaction, RedactionConfig};
+use reglet_runtime::{CompilationCache, Runtime, RuntimeOptions};
 use reglet_tests::{Gen, LogCapture, PluginWat, runtime};
 use serde_json::json;
 
@@ -17,7 +17,7 @@ fn config(value: serde_json::Value) -> Config {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gen1_plugin_describes_schemas_and_observes() {
-    let rt = runtime(RuntimeOptions::new());
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
         .load_plugin("echo", &PluginWat::echo(Gen::One).wasm())
         .await
@@ -59,7 +59,7 @@ async fn gen1_plugin_describes_schemas_and_observes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gen2_plugin_uses_its_manifest() {
-    let rt = runtime(RuntimeOptions::new());
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
         .load_plugin("echo2", &PluginWat::echo(Gen::Two).wasm())
         .await
@@ -97,7 +97,7 @@ async fn gen2_plugin_uses_its_manifest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_observation_gets_a_fresh_instance() {
-    let rt = runtime(RuntimeOptions::new());
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
         .load_plugin("echo", &PluginWat::echo(Gen::One).wasm())
         .await
@@ -114,7 +114,7 @@ async fn every_observation_gets_a_fresh_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loading_rules() {
-    let rt = runtime(RuntimeOptions::new());
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let wasm = PluginWat::echo(Gen::One).wasm();
     // Concurrent loads of the same name and bytes share one plugin.
     let (a, b) = tokio::join!(rt.load_plugin("echo", &wasm), rt.load_plugin("echo", &wasm));
@@ -153,7 +153,7 @@ async fn loading_rules() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn modules_that_are_not_reactors_or_miss_exports_are_refused() {
-    let rt = runtime(RuntimeOptions::new());
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let command = r#"(module (memory (export "memory") 1) (func (export "_start"))
         (func (export "describe") (result i64) i64.const 0) (func (export "observe") (param i32 i32) (result i64) i64.const 0))"#;
     let err = rt
@@ -180,7 +180,7 @@ async fn modules_that_are_not_reactors_or_miss_exports_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_reglet_host_import_resolves() {
-    let rt = runtime(RuntimeOptions::new());
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let imports = [
         "dns_lookup",
         "http_request",
@@ -218,7 +218,7 @@ async fn hostile(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_plugins_fail_with_typed_errors_and_the_runtime_goes_on() {
-    let rt = runtime(RuntimeOptions::new().memory_limit_mib(32));
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()).memory_limit_mib(32));
     let echo = || PluginWat::echo(Gen::One);
     let cases: Vec<(&str, PluginWat, PluginErrorCode, &str)> = vec![
         ("loop", echo().with_observe("(loop $l (br $l)) (unreachable)"), PluginErrorCode::Timeout, "did not finish"),
@@ -252,7 +252,7 @@ async fn hostile_plugins_fail_with_typed_errors_and_the_runtime_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_infinite_loop_is_stopped_at_its_deadline() {
-    let rt = runtime(RuntimeOptions::new());
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
         .load_plugin(
             "spin",
@@ -274,7 +274,7 @@ async fn an_infinite_loop_is_stopped_at_its_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_failures_are_errors_not_empty_metadata() {
-    let rt = runtime(RuntimeOptions::new());
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = PluginWat::echo(Gen::One).with_string(
         "describe_error",
         r#"{"Status":false,"Error":{"message":"plugin not registered","type":"internal","code":""}}"#,
@@ -294,7 +294,7 @@ async fn describe_failures_are_errors_not_empty_metadata() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_tasks_observe_through_one_runtime() {
-    let rt = runtime(RuntimeOptions::new());
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
         .load_plugin("echo", &PluginWat::echo(Gen::One).wasm())
         .await
@@ -318,7 +318,7 @@ async fn many_tasks_observe_through_one_runtime() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warm_pool_prepares_and_refills() {
-    let rt = runtime(RuntimeOptions::new());
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
         .load_plugin("echo", &PluginWat::echo(Gen::One).wasm())
         .await
@@ -354,7 +354,7 @@ async fn warm_pool_prepares_and_refills() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_runtime_is_a_plugin_executor() {
-    let rt = runtime(RuntimeOptions::new());
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let executor: Arc<dyn PluginExecutor> = Arc::new(rt);
     let name = PluginName::new("echo").unwrap();
     executor
@@ -383,7 +383,7 @@ async fn compiled_plugins_are_cached_on_disk() {
     let wasm = PluginWat::echo(Gen::One).wasm();
     for _ in 0..2 {
         let cache = CompilationCache::persistent(dir.path()).unwrap();
-        let rt = Runtime::new(RuntimeOptions::new().cache(cache)).unwrap();
+        let rt = Runtime::new(RuntimeOptions::new(reglet_tests::redactor()).cache(cache)).unwrap();
         let plugin = rt.load_plugin("echo", &wasm).await.unwrap();
         assert!(plugin.observe(&config(json!({}))).await.unwrap().passed());
     }
@@ -399,7 +399,8 @@ async fn compiled_plugins_are_cached_on_disk() {
 
 #[test]
 fn memory_limits_below_minus_one_are_refused() {
-    let err = Runtime::new(RuntimeOptions::new().memory_limit_mib(-2)).unwrap_err();
+    let err = Runtime::new(RuntimeOptions::new(reglet_tests::redactor()).memory_limit_mib(-2))
+        .unwrap_err();
     assert!(
         err.to_string().contains("invalid wasm memory limit -2"),
         "{err}"
@@ -417,7 +418,7 @@ fn secrets_never_leave_through_evidence_errors_logs_or_stdout() {
     tokio.block_on(async {
         let redaction = Redaction::new(RedactionConfig::default()).unwrap();
         redaction.register_secret("hunter2-swordfish").unwrap();
-        let rt = runtime(RuntimeOptions::new().redactor(Arc::new(redaction)));
+        let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()).redactor(Arc::new(redaction)));
         // The plugin logs its config as a log request, prints it on stdout, then echoes it.
         let chatty = PluginWat::echo(Gen::One)
             .with_observe(&format!(
@@ -468,7 +469,7 @@ fn a_log_flood_is_bounded_and_the_observation_completes() {
     let logs = LogCapture::default();
     let _guard = logs.install();
     tokio.block_on(async {
-        let rt = runtime(RuntimeOptions::new());
+        let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
         let flood = PluginWat::echo(Gen::One)
             .with_string("line", r#"{"level":"INFO","message":"flood"}"#)
             .with_observe(&format!(
@@ -497,7 +498,7 @@ async fn dropping_an_observation_stops_the_guest() {
     let out = dir.path().join("ticks");
     std::fs::write(&out, b"").unwrap();
     let grant = GrantSet::parse(&format!("fs:write:{}/**", dir.path().display())).unwrap();
-    let rt = runtime(RuntimeOptions::new().grant("ticker", grant));
+    let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()).grant("ticker", grant));
     // Opens <dir>/ticks through the preopen (fd 3) and appends a byte forever.
     let ticker = PluginWat::echo(Gen::One)
         .with_extra(r#"(import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))"#)

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use reglet_adapters::RuntimeOptions;
 use reglet_domain::{Config, GrantSet};
+use reglet_runtime::RuntimeOptions;
 use reglet_tests::{Gen, PluginWat, runtime};
 use serde_json::json;
 
@@ -68,7 +68,8 @@ fn observe(plugin: PluginWat, grants: &[String]) -> Option<Vec<u32>> {
         .unwrap();
     let result = rt.block_on(async move {
         let task = tokio::spawn(async move {
-            let runtime = runtime(RuntimeOptions::new().grant("attacker", grants));
+            let runtime =
+                runtime(RuntimeOptions::new(reglet_tests::redactor()).grant("attacker", grants));
             let loaded = runtime.load_plugin("attacker", &plugin.wasm()).await?;
             loaded
                 .observe(&Config::from_value(json!({})).unwrap())

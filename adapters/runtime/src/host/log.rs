@@ -1,0 +1,166 @@
+//! `log_message`: guest logs into the host's `tracing`, attributed, redacted and bounded.
+
+use serde_json::Value;
+use wasmtime::Caller;
+
+use super::wire::read_request;
+use crate::state::HostState;
+use reglet_ports::REDACTED;
+use reglet_ports::Redactor;
+
+/// Longest message kept; the rest is cut with a marker.
+const MAX_MESSAGE_CHARS: usize = 4096;
+/// Most attributes kept per message.
+const MAX_ATTRS: usize = 32;
+/// Longest attribute value kept.
+const MAX_ATTR_CHARS: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Reads a Go `slog` level name (`DEBUG`, `info`, `WARN+2`, ...); unknown names are INFO.
+fn level(text: &str) -> Level {
+    let upper = text.trim().to_ascii_uppercase();
+    let (base, offset) = match upper.find(['+', '-']) {
+        Some(i) => (&upper[..i], upper[i..].parse::<i32>().unwrap_or(0)),
+        None => (upper.as_str(), 0),
+    };
+    let value = match base {
+        "DEBUG" => -4,
+        "WARN" | "WARNING" => 4,
+        "ERROR" => 8,
+        _ => 0,
+    } + offset;
+    match value {
+        v if v < 0 => Level::Debug,
+        v if v < 4 => Level::Info,
+        v if v < 8 => Level::Warn,
+        _ => Level::Error,
+    }
+}
+
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…[truncated]", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+fn render_attrs(attrs: &[Value], redactor: &dyn Redactor) -> String {
+    let mut out = Vec::new();
+    for attr in attrs.iter().take(MAX_ATTRS) {
+        let key = attr.get("key").and_then(Value::as_str).unwrap_or("?");
+        let value = attr
+            .get("value")
+            .cloned()
+            .unwrap_or_else(|| Value::String(String::new()));
+        // Redacted as a one-entry document, like structured evidence: the key by the text rules,
+        // the value whole when the key is sensitive, and what is inside it otherwise.
+        let mut pair = Value::Object(serde_json::Map::from_iter([(key.to_owned(), value)]));
+        let (key, value) = match redactor.redact_json(&mut pair) {
+            Ok(_) => match pair {
+                Value::Object(map) => map.into_iter().next().unwrap_or_default(),
+                _ => Default::default(),
+            },
+            Err(_) => (REDACTED.to_owned(), Value::String(REDACTED.to_owned())),
+        };
+        let value = match value {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        out.push(format!("{}={}", cut(&key, 64), cut(&value, MAX_ATTR_CHARS)));
+    }
+    if attrs.len() > MAX_ATTRS {
+        out.push(format!("(+{} more)", attrs.len() - MAX_ATTRS));
+    }
+    out.join(" ")
+}
+
+/// The `log_message` import: never fails and never traps, whatever the guest sends.
+pub(crate) fn log_message(mut caller: Caller<'_, HostState>, packed: u64) {
+    let request = read_request(&mut caller, packed);
+    let state = caller.data_mut();
+    let plugin = state.plugin.name.clone();
+    let bytes = match &request {
+        Ok(bytes) => bytes.len(),
+        Err(_) => 0,
+    };
+    if state.log.messages_left == 0 || state.log.bytes_left < bytes {
+        state.log.dropped += 1;
+        return;
+    }
+    state.log.messages_left -= 1;
+    state.log.bytes_left -= bytes;
+    let redactor = state.plugin.redactor.clone();
+    let parsed: Result<Value, String> =
+        request.and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()));
+    let Ok(Value::Object(doc)) = parsed else {
+        let reason = match parsed {
+            Err(e) => e,
+            Ok(_) => "not a JSON object".into(),
+        };
+        let reason = reglet_ports::redactor::redact_string(redactor.as_ref(), reason);
+        tracing::warn!(target: "reglet::plugin", plugin = %plugin, "unreadable log message from the plugin: {}", cut(&reason, 200));
+        return;
+    };
+    let field = |name: &str| {
+        doc.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let mut message = field("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    redactor.redact_in_place(&mut message);
+    let message = cut(&message, MAX_MESSAGE_CHARS);
+    let attrs = match field("attrs") {
+        Some(Value::Array(attrs)) => render_attrs(attrs, redactor.as_ref()),
+        _ => String::new(),
+    };
+    match level(field("level").and_then(Value::as_str).unwrap_or("INFO")) {
+        Level::Debug => {
+            tracing::debug!(target: "reglet::plugin", plugin = %plugin, attrs = %attrs, "{message}")
+        }
+        Level::Info => {
+            tracing::info!(target: "reglet::plugin", plugin = %plugin, attrs = %attrs, "{message}")
+        }
+        Level::Warn => {
+            tracing::warn!(target: "reglet::plugin", plugin = %plugin, attrs = %attrs, "{message}")
+        }
+        Level::Error => {
+            tracing::error!(target: "reglet::plugin", plugin = %plugin, attrs = %attrs, "{message}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slog_levels() {
+        for (text, want) in [
+            ("DEBUG", Level::Debug),
+            ("info", Level::Info),
+            ("WARN", Level::Warn),
+            ("ERROR", Level::Error),
+            ("INFO+4", Level::Warn),
+            ("WARN-8", Level::Debug),
+            ("nonsense", Level::Info),
+        ] {
+            assert_eq!(level(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn cutting_respects_characters() {
+        assert_eq!(cut("héllo", 2), "hé…[truncated]");
+        assert_eq!(cut("hi", 5), "hi");
+    }
+}
