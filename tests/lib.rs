@@ -265,6 +265,11 @@ const ECHO_OBSERVE: &str = r#"
     (local.set $at (call $copy (local.get $at) ${suffix_GEN}))
     (call $pack (local.get $out) (i32.sub (local.get $at) (local.get $out)))"#;
 
+/// A plugin name known to be valid.
+pub fn name(text: &str) -> reglet_domain::PluginName {
+    reglet_domain::PluginName::new(text).expect("a valid plugin name")
+}
+
 /// The default redaction, as the CLI builds it.
 pub fn redactor() -> Arc<dyn reglet_ports::Redactor> {
     Arc::new(

@@ -3,16 +3,21 @@
 use std::time::Instant;
 
 use async_trait::async_trait;
-use reglet_domain::{Config, ConfigSchema, Evidence, PluginError, PluginInfo, PluginName};
+use reglet_domain::{
+    Config, ConfigSchema, Evidence, GrantSet, PluginError, PluginInfo, PluginName,
+};
 
 /// Loads plugins and runs observations in them. The wasmtime runtime is one implementation; a mock
-/// is another.
+/// is another. A plugin's schema is read through [`SchemaProvider`], the one way to read it.
 ///
 /// Every method that names a plugin fails with `plugin_load_error` when no plugin of that name was
 /// loaded. An observation that runs past `deadline` is stopped and fails with `timeout`.
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+///
+/// A plugin is loaded with no grants (unless the implementation was configured with some); the
+/// checker describes it, works out what its controls need, asks, and then calls
+/// [`PluginExecutor::set_grants`] before observing: no recompilation, no new runtime.
 #[async_trait]
-pub trait PluginExecutor: Send + Sync {
+pub trait PluginExecutor: SchemaProvider + Send + Sync {
     /// Compiles (or fetches from cache) `wasm` and registers it under `name`. Loading the same name
     /// with the same bytes again is cheap; with different bytes it is an error.
     async fn load_plugin(&self, name: &PluginName, wasm: &[u8]) -> Result<(), PluginError>;
@@ -20,8 +25,9 @@ pub trait PluginExecutor: Send + Sync {
     /// The plugin's identity and declared capabilities.
     async fn describe(&self, name: &PluginName) -> Result<PluginInfo, PluginError>;
 
-    /// The plugin's config schema, or `None` when it publishes none.
-    async fn schema(&self, name: &PluginName) -> Result<Option<ConfigSchema>, PluginError>;
+    /// Replaces what the plugin `name` may touch, for every observation that starts from now on
+    /// (running ones keep the grants they started with).
+    async fn set_grants(&self, name: &PluginName, grants: GrantSet) -> Result<(), PluginError>;
 
     /// Runs one observation with `config`, stopping it at `deadline`.
     async fn observe(
@@ -44,6 +50,33 @@ pub trait PluginExecutor: Send + Sync {
 pub trait SchemaProvider: Send + Sync {
     /// The schema of the loaded plugin `name`, or `None` when it publishes none.
     async fn plugin_schema(&self, name: &PluginName) -> Result<Option<ConfigSchema>, PluginError>;
+}
+
+// A supertrait needs mockall's long form: the mock implements both traits.
+#[cfg(any(test, feature = "mock"))]
+mockall::mock! {
+    /// A mock [`PluginExecutor`] that is also a [`SchemaProvider`].
+    pub PluginExecutor {}
+
+    #[async_trait]
+    impl SchemaProvider for PluginExecutor {
+        async fn plugin_schema(&self, name: &PluginName) -> Result<Option<ConfigSchema>, PluginError>;
+    }
+
+    #[async_trait]
+    impl PluginExecutor for PluginExecutor {
+        async fn load_plugin(&self, name: &PluginName, wasm: &[u8]) -> Result<(), PluginError>;
+        async fn describe(&self, name: &PluginName) -> Result<PluginInfo, PluginError>;
+        async fn set_grants(&self, name: &PluginName, grants: GrantSet) -> Result<(), PluginError>;
+        async fn observe(
+            &self,
+            name: &PluginName,
+            config: &Config,
+            deadline: Instant,
+        ) -> Result<Evidence, PluginError>;
+        async fn warm_pool(&self, name: &PluginName, count: usize) -> Result<usize, PluginError>;
+        async fn close(&self, name: &PluginName) -> Result<(), PluginError>;
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //!
 //! Like ripgrep's `grep-matcher`, this crate holds the contracts and nothing that fulfils them.
 //! Inbound, [`PluginExecutor`] and [`SchemaProvider`] are what the application asks of a plugin
-//! runtime. Outbound, [`DnsResolver`], [`HttpClient`], [`TcpDialer`], [`SmtpProber`] and
+//! runtime, and [`Clock`] is where it reads the time. Outbound, [`DnsResolver`], [`HttpClient`], [`TcpDialer`], [`SmtpProber`] and
 //! [`CommandRunner`] are what the host functions ask of the world, and [`Redactor`] is what every
 //! output channel passes through. The key design decision: **policy stays out of the outbound
 //! ports**. Grant checks and SSRF vetting happen before a port is called (the HTTP client is handed
@@ -13,6 +13,7 @@
 
 #![deny(missing_docs)]
 
+pub mod clock;
 pub mod command;
 pub mod dns;
 pub mod executor;
@@ -22,6 +23,7 @@ pub mod redactor;
 pub mod smtp;
 pub mod tcp;
 
+pub use clock::{Clock, SystemClock};
 pub use command::{CommandOutput, CommandRequest, CommandRunner, ExecError};
 pub use dns::{DnsAnswer, DnsQuery, DnsRecordType, DnsResolver, MxRecord};
 pub use executor::{PluginExecutor, SchemaProvider};
@@ -31,6 +33,8 @@ pub use redactor::{REDACTED, RedactingStream, RedactionError, Redactor};
 pub use smtp::{SmtpProbeReport, SmtpProbeRequest, SmtpProber};
 pub use tcp::{TcpConnectReport, TcpConnectRequest, TcpDialer, TlsInfo};
 
+#[cfg(any(test, feature = "mock"))]
+pub use clock::MockClock;
 #[cfg(any(test, feature = "mock"))]
 pub use command::MockCommandRunner;
 #[cfg(any(test, feature = "mock"))]

@@ -40,6 +40,15 @@ pub trait Redactor: Send + Sync {
     /// A redactor for one stream of chunks (a plugin's stdout, say).
     fn stream(&self) -> Box<dyn RedactingStream>;
 
+    /// Registers secret values (a profile's resolved `{{ secret "name" }}`, say): from now on they
+    /// and their encoded forms are redacted everywhere this redactor is used.
+    ///
+    /// # Errors
+    ///
+    /// A value the redactor cannot hide reliably (too short, or part of the redaction marker);
+    /// nothing is registered then, and the caller must not run anything that could emit it.
+    fn register_secrets(&self, values: &[String]) -> Result<(), RedactionError>;
+
     /// Redacts `text` in place; true when it changed.
     fn redact_in_place(&self, text: &mut String) -> bool {
         match self.redact_text(text) {
@@ -252,6 +261,12 @@ mod tests {
         }
         fn stream(&self) -> Box<dyn RedactingStream> {
             Box::new(MockRedactingStream::new())
+        }
+
+        fn register_secrets(&self, _values: &[String]) -> Result<(), RedactionError> {
+            Err(RedactionError(
+                "this test redactor knows only hunter2".into(),
+            ))
         }
     }
 

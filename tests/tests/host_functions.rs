@@ -15,7 +15,7 @@ use reglet_runtime::{HostLimits, HostServices, RuntimeOptions};
 use reglet_tests::loopback::{
     DnsRecord, DnsServer, HttpServer, SmtpMode, SmtpServer, TestPki, closed_port, silent_listener,
 };
-use reglet_tests::{Gen, LogCapture, PluginWat, runtime};
+use reglet_tests::{Gen, LogCapture, PluginWat, name, runtime};
 use serde_json::{Value, json};
 
 /// Everything a test may talk to.
@@ -83,7 +83,10 @@ async fn call_as(
             .services(Arc::new(services)),
     );
     let plugin = rt
-        .load_plugin("probe", &PluginWat::forwarder(generation, function).wasm())
+        .load_plugin(
+            &name("probe"),
+            &PluginWat::forwarder(generation, function).wasm(),
+        )
         .await
         .expect("the forwarding plugin loads");
     let evidence = plugin
@@ -1098,7 +1101,10 @@ async fn oversized_and_out_of_bounds_requests_are_answered_not_trapped() {
                 &format!("(i64.const {packed})"),
             );
             let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
-            let plugin = rt.load_plugin("hostile", &plugin.wasm()).await.unwrap();
+            let plugin = rt
+                .load_plugin(&name("hostile"), &plugin.wasm())
+                .await
+                .unwrap();
             let evidence = plugin
                 .observe(&Config::from_value(json!({})).unwrap())
                 .await

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use reglet_domain::{Config, GrantSet};
 use reglet_redaction::{Redaction, RedactionConfig};
 use reglet_runtime::{Runtime, RuntimeOptions};
-use reglet_tests::{DESCRIBE_GEN1, Gen, LogCapture, PluginWat, runtime};
+use reglet_tests::{DESCRIBE_GEN1, Gen, LogCapture, PluginWat, name, runtime};
 use serde_json::{Value, json};
 
 const SECRET: &str = "hunter2-swordfish";
@@ -45,8 +45,8 @@ fn logged<F: Future>(work: F) -> (F::Output, String) {
 }
 
 /// The evidence of one observation of `plugin` with an empty config.
-async fn observe(rt: &Runtime, name: &str, plugin: PluginWat) -> reglet_domain::Evidence {
-    rt.load_plugin(name, &plugin.wasm())
+async fn observe(rt: &Runtime, plugin_name: &str, plugin: PluginWat) -> reglet_domain::Evidence {
+    rt.load_plugin(&name(plugin_name), &plugin.wasm())
         .await
         .unwrap()
         .observe(&config(json!({})))
@@ -155,7 +155,7 @@ async fn describe_schema_and_manifest_are_redacted() {
     let gen1 = PluginWat::echo(Gen::One)
         .replacing_string("describe", describe)
         .replacing_string("schema", schema_json.as_str());
-    let plugin = rt.load_plugin("gen1", &gen1.wasm()).await.unwrap();
+    let plugin = rt.load_plugin(&name("gen1"), &gen1.wasm()).await.unwrap();
     let info = plugin.describe().await.unwrap();
     assert!(!format!("{info:?}").contains("hunter2"), "{info:?}");
     assert_eq!(info.description, "Echoes its config with [REDACTED]");
@@ -180,7 +180,7 @@ async fn describe_schema_and_manifest_are_redacted() {
         r#"{{"name":"gen2","version":"2.0.0","description":"uses {SECRET}","sdk_version":"0.1.0","config_schema":{schema_json},"capabilities":{{}}}}"#
     );
     let gen2 = PluginWat::echo(Gen::Two).replacing_string("manifest", manifest);
-    let plugin = rt.load_plugin("gen2", &gen2.wasm()).await.unwrap();
+    let plugin = rt.load_plugin(&name("gen2"), &gen2.wasm()).await.unwrap();
     let info = plugin.describe().await.unwrap();
     assert_eq!(info.description, "uses [REDACTED]");
     let schema = plugin.schema().await.unwrap().unwrap();
@@ -197,7 +197,10 @@ async fn describe_and_load_errors_are_redacted() {
             r#"{{"Status":false,"Error":{{"message":"cannot start: {SECRET}","type":"internal","code":""}}}}"#
         ),
     );
-    let plugin = rt.load_plugin("failing", &failing.wasm()).await.unwrap();
+    let plugin = rt
+        .load_plugin(&name("failing"), &failing.wasm())
+        .await
+        .unwrap();
     for err in [
         plugin.describe().await.unwrap_err(),
         plugin.describe_fresh().await.unwrap_err(),
@@ -209,7 +212,7 @@ async fn describe_and_load_errors_are_redacted() {
     let importing =
         PluginWat::echo(Gen::One).with_extra(&format!(r#"(import "env" "{SECRET}" (func))"#));
     let err = rt
-        .load_plugin("importing", &importing.wasm())
+        .load_plugin(&name("importing"), &importing.wasm())
         .await
         .unwrap_err();
     assert!(err.message().contains("[REDACTED]"), "{err}");
@@ -228,7 +231,7 @@ fn the_hosts_own_log_lines_are_redacted() {
         );
         let exec = rt
             .load_plugin(
-                "exec",
+                &name("exec"),
                 &PluginWat::forwarder(Gen::One, "exec_command").wasm(),
             )
             .await
@@ -239,7 +242,10 @@ fn the_hosts_own_log_lines_are_redacted() {
             .unwrap();
         // Refused before any lookup: no grant for the name, so nothing is resolved or dialled.
         let dns = rt
-            .load_plugin("dns", &PluginWat::forwarder(Gen::One, "dns_lookup").wasm())
+            .load_plugin(
+                &name("dns"),
+                &PluginWat::forwarder(Gen::One, "dns_lookup").wasm(),
+            )
             .await
             .unwrap();
         let refused = dns

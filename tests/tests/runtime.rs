@@ -8,7 +8,7 @@ use reglet_domain::{AbiGeneration, Config, EvidenceStatus, GrantSet, PluginError
 use reglet_ports::PluginExecutor;
 use reglet_redaction::{Redaction, RedactionConfig};
 use reglet_runtime::{CompilationCache, Runtime, RuntimeOptions};
-use reglet_tests::{Gen, LogCapture, PluginWat, runtime};
+use reglet_tests::{Gen, LogCapture, PluginWat, name, runtime};
 use serde_json::json;
 
 fn config(value: serde_json::Value) -> Config {
@@ -19,7 +19,7 @@ fn config(value: serde_json::Value) -> Config {
 async fn gen1_plugin_describes_schemas_and_observes() {
     let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
-        .load_plugin("echo", &PluginWat::echo(Gen::One).wasm())
+        .load_plugin(&name("echo"), &PluginWat::echo(Gen::One).wasm())
         .await
         .unwrap();
     assert_eq!(plugin.generation(), AbiGeneration::Gen1);
@@ -61,7 +61,7 @@ async fn gen1_plugin_describes_schemas_and_observes() {
 async fn gen2_plugin_uses_its_manifest() {
     let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
-        .load_plugin("echo2", &PluginWat::echo(Gen::Two).wasm())
+        .load_plugin(&name("echo2"), &PluginWat::echo(Gen::Two).wasm())
         .await
         .unwrap();
     assert_eq!(plugin.generation(), AbiGeneration::Gen2);
@@ -99,7 +99,7 @@ async fn gen2_plugin_uses_its_manifest() {
 async fn every_observation_gets_a_fresh_instance() {
     let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
-        .load_plugin("echo", &PluginWat::echo(Gen::One).wasm())
+        .load_plugin(&name("echo"), &PluginWat::echo(Gen::One).wasm())
         .await
         .unwrap();
     for _ in 0..3 {
@@ -117,34 +117,37 @@ async fn loading_rules() {
     let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let wasm = PluginWat::echo(Gen::One).wasm();
     // Concurrent loads of the same name and bytes share one plugin.
-    let (a, b) = tokio::join!(rt.load_plugin("echo", &wasm), rt.load_plugin("echo", &wasm));
+    let echo = name("echo");
+    let (a, b) = tokio::join!(rt.load_plugin(&echo, &wasm), rt.load_plugin(&echo, &wasm));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.name(), b.name());
     // The same name with other bytes is refused, not silently served the old module.
     let other = PluginWat::echo(Gen::Two).wasm();
-    let err = rt.load_plugin("echo", &other).await.unwrap_err();
+    let err = rt.load_plugin(&name("echo"), &other).await.unwrap_err();
     assert_eq!(err.code(), PluginErrorCode::PluginLoadError);
     assert!(err.message().contains("different bytes"), "{err}");
     // Closing frees the name.
-    rt.close_plugin("echo").unwrap();
-    rt.load_plugin("echo", &other).await.unwrap();
+    rt.close_plugin(&name("echo")).unwrap();
+    rt.load_plugin(&name("echo"), &other).await.unwrap();
 
-    for (name, bytes, needle) in [
-        ("bad name!", wasm.clone(), "invalid plugin name"),
-        ("", wasm.clone(), "empty"),
-        (
-            "garbage",
-            b"\0asm\x01\0\0\0garbage".to_vec(),
-            "not valid WebAssembly",
-        ),
-        ("text", b"hello".to_vec(), "not valid WebAssembly"),
+    // A name is checked when it is made, so a bad one never reaches the runtime.
+    for (bad, needle) in [("bad name!", "invalid plugin name"), ("", "empty")] {
+        let err = PluginName::new(bad).unwrap_err();
+        assert!(err.to_string().contains(needle), "{bad}: {err}");
+    }
+    for (plugin, bytes) in [
+        ("garbage", b"\0asm\x01\0\0\0garbage".to_vec()),
+        ("text", b"hello".to_vec()),
     ] {
-        let err = rt.load_plugin(name, &bytes).await.unwrap_err();
-        assert_eq!(err.code(), PluginErrorCode::PluginLoadError, "{name}");
-        assert!(err.message().contains(needle), "{name}: {err}");
+        let err = rt.load_plugin(&name(plugin), &bytes).await.unwrap_err();
+        assert_eq!(err.code(), PluginErrorCode::PluginLoadError, "{plugin}");
+        assert!(
+            err.message().contains("not valid WebAssembly"),
+            "{plugin}: {err}"
+        );
     }
     assert!(
-        rt.plugin("never-loaded")
+        rt.plugin(&name("never-loaded"))
             .unwrap_err()
             .message()
             .contains("not loaded")
@@ -157,7 +160,7 @@ async fn modules_that_are_not_reactors_or_miss_exports_are_refused() {
     let command = r#"(module (memory (export "memory") 1) (func (export "_start"))
         (func (export "describe") (result i64) i64.const 0) (func (export "observe") (param i32 i32) (result i64) i64.const 0))"#;
     let err = rt
-        .load_plugin("cmd", &wat::parse_str(command).unwrap())
+        .load_plugin(&name("cmd"), &wat::parse_str(command).unwrap())
         .await
         .unwrap_err();
     assert!(err.message().contains("-buildmode=c-shared"), "{err}");
@@ -166,7 +169,7 @@ async fn modules_that_are_not_reactors_or_miss_exports_are_refused() {
         .wat()
         .replace("(export \"observe\")", "");
     let err = rt
-        .load_plugin("missing", &wat::parse_str(missing).unwrap())
+        .load_plugin(&name("missing"), &wat::parse_str(missing).unwrap())
         .await
         .unwrap_err();
     assert!(err.message().contains("required function observe"), "{err}");
@@ -174,7 +177,10 @@ async fn modules_that_are_not_reactors_or_miss_exports_are_refused() {
     let unknown = PluginWat::echo(Gen::One)
         .with_extra(r#"(import "env" "mystery" (func $m))"#)
         .wasm();
-    let err = rt.load_plugin("unknown", &unknown).await.unwrap_err();
+    let err = rt
+        .load_plugin(&name("unknown"), &unknown)
+        .await
+        .unwrap_err();
     assert!(err.message().contains("mystery"), "{err}");
 }
 
@@ -194,7 +200,7 @@ async fn every_reglet_host_import_resolves() {
     .join("\n");
     let plugin = rt
         .load_plugin(
-            "all",
+            &name("all"),
             &PluginWat::echo(Gen::One).with_extra(&imports).wasm(),
         )
         .await
@@ -209,7 +215,10 @@ async fn hostile(
     plugin: PluginWat,
     timeout: Duration,
 ) -> reglet_domain::PluginError {
-    let plugin = rt.load_plugin(name, &plugin.wasm()).await.unwrap();
+    let plugin = rt
+        .load_plugin(&reglet_tests::name(name), &plugin.wasm())
+        .await
+        .unwrap();
     plugin
         .observe_until(&config(json!({"x": 1})), Instant::now() + timeout)
         .await
@@ -242,7 +251,10 @@ async fn hostile_plugins_fail_with_typed_errors_and_the_runtime_goes_on() {
             "{name}: the error names the plugin: {err}"
         );
         // The runtime is unharmed: a good plugin still works after each hostile one.
-        let good = rt.load_plugin("good", &echo().wasm()).await.unwrap();
+        let good = rt
+            .load_plugin(&reglet_tests::name("good"), &echo().wasm())
+            .await
+            .unwrap();
         assert!(
             good.observe(&config(json!({}))).await.unwrap().passed(),
             "after {name}"
@@ -255,7 +267,7 @@ async fn an_infinite_loop_is_stopped_at_its_deadline() {
     let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
         .load_plugin(
-            "spin",
+            &name("spin"),
             &PluginWat::echo(Gen::One)
                 .with_observe("(loop $l (br $l)) (unreachable)")
                 .wasm(),
@@ -284,7 +296,7 @@ async fn describe_failures_are_errors_not_empty_metadata() {
         &plugin.strings_at("describe_error"),
     );
     let plugin = rt
-        .load_plugin("unregistered", &wat::parse_str(wat).unwrap())
+        .load_plugin(&name("unregistered"), &wat::parse_str(wat).unwrap())
         .await
         .unwrap();
     let err = plugin.describe().await.unwrap_err();
@@ -296,7 +308,7 @@ async fn describe_failures_are_errors_not_empty_metadata() {
 async fn many_tasks_observe_through_one_runtime() {
     let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
-        .load_plugin("echo", &PluginWat::echo(Gen::One).wasm())
+        .load_plugin(&name("echo"), &PluginWat::echo(Gen::One).wasm())
         .await
         .unwrap();
     let mut tasks = tokio::task::JoinSet::new();
@@ -320,7 +332,7 @@ async fn many_tasks_observe_through_one_runtime() {
 async fn warm_pool_prepares_and_refills() {
     let rt = runtime(RuntimeOptions::new(reglet_tests::redactor()));
     let plugin = rt
-        .load_plugin("echo", &PluginWat::echo(Gen::One).wasm())
+        .load_plugin(&name("echo"), &PluginWat::echo(Gen::One).wasm())
         .await
         .unwrap();
     assert_eq!(plugin.warm_pool(4).await.unwrap(), 4);
@@ -362,7 +374,12 @@ async fn the_runtime_is_a_plugin_executor() {
         .await
         .unwrap();
     assert_eq!(executor.describe(&name).await.unwrap().name, "echo");
-    assert!(executor.schema(&name).await.unwrap().is_some());
+    assert!(executor.plugin_schema(&name).await.unwrap().is_some());
+    // Grants are set through the port after loading, with no recompilation.
+    executor
+        .set_grants(&name, GrantSet::parse("fs:read:/etc/hostname").unwrap())
+        .await
+        .unwrap();
     let evidence = executor
         .observe(
             &name,
@@ -384,7 +401,7 @@ async fn compiled_plugins_are_cached_on_disk() {
     for _ in 0..2 {
         let cache = CompilationCache::persistent(dir.path()).unwrap();
         let rt = Runtime::new(RuntimeOptions::new(reglet_tests::redactor()).cache(cache)).unwrap();
-        let plugin = rt.load_plugin("echo", &wasm).await.unwrap();
+        let plugin = rt.load_plugin(&name("echo"), &wasm).await.unwrap();
         assert!(plugin.observe(&config(json!({}))).await.unwrap().passed());
     }
     let mut files: Vec<_> = std::fs::read_dir(dir.path())
@@ -430,7 +447,7 @@ fn secrets_never_leave_through_evidence_errors_logs_or_stdout() {
                    {}"#,
                 reglet_tests::echo_observe_body(Gen::One)
             ));
-        let plugin = rt.load_plugin("chatty", &chatty.wasm()).await.unwrap();
+        let plugin = rt.load_plugin(&name("chatty"), &chatty.wasm()).await.unwrap();
         let cfg = config(json!({"level": "WARN", "message": "token is hunter2-swordfish", "password": "plain"}));
         let evidence = plugin.observe(&cfg).await.unwrap();
         let data = serde_json::to_string(&evidence.data).unwrap();
@@ -441,7 +458,7 @@ fn secrets_never_leave_through_evidence_errors_logs_or_stdout() {
         let failing = PluginWat::echo(Gen::One)
             .with_string("leak", r#"{"Status":false,"Error":{"message":"auth failed for hunter2-swordfish","type":"network","code":"","wrapped":{"message":"inner hunter2-swordfish","type":"internal","code":""}},"Raw":"raw hunter2-swordfish"}"#)
             .with_observe("(call $pack ${leak})");
-        let plugin = rt.load_plugin("leaky", &failing.wasm()).await.unwrap();
+        let plugin = rt.load_plugin(&name("leaky"), &failing.wasm()).await.unwrap();
         let evidence = plugin.observe(&config(json!({}))).await.unwrap();
         let text = format!("{:?}", evidence);
         assert!(!text.contains("hunter2"), "{text}");
@@ -480,7 +497,7 @@ fn a_log_flood_is_bounded_and_the_observation_completes() {
                    {}"#,
                 reglet_tests::echo_observe_body(Gen::One)
             ));
-        let plugin = rt.load_plugin("flood", &flood.wasm()).await.unwrap();
+        let plugin = rt.load_plugin(&name("flood"), &flood.wasm()).await.unwrap();
         assert!(plugin.observe(&config(json!({}))).await.unwrap().passed());
     });
     let text = logs.text();
@@ -513,7 +530,10 @@ async fn dropping_an_observation_stops_the_guest() {
                  (br $l))
                (unreachable)"#,
         );
-    let plugin = rt.load_plugin("ticker", &ticker.wasm()).await.unwrap();
+    let plugin = rt
+        .load_plugin(&name("ticker"), &ticker.wasm())
+        .await
+        .unwrap();
     let empty = config(json!({}));
     let observation = plugin.observe_until(&empty, Instant::now() + Duration::from_secs(60));
     assert!(

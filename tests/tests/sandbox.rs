@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reglet_domain::{Config, GrantSet};
 use reglet_runtime::RuntimeOptions;
-use reglet_tests::{Gen, PluginWat, runtime};
+use reglet_tests::{Gen, PluginWat, name, runtime};
 use serde_json::json;
 
 /// WASI errno values the tests expect.
@@ -70,7 +70,9 @@ fn observe(plugin: PluginWat, grants: &[String]) -> Option<Vec<u32>> {
         let task = tokio::spawn(async move {
             let runtime =
                 runtime(RuntimeOptions::new(reglet_tests::redactor()).grant("attacker", grants));
-            let loaded = runtime.load_plugin("attacker", &plugin.wasm()).await?;
+            let loaded = runtime
+                .load_plugin(&name("attacker"), &plugin.wasm())
+                .await?;
             loaded
                 .observe(&Config::from_value(json!({})).unwrap())
                 .await
@@ -183,4 +185,45 @@ fn a_fifo_under_a_directory_grant_is_refused_at_once() {
     let errnos = observe(plugin, &[format!("fs:read:{root}/**")])
         .expect("the observation finished: opening the FIFO did not block");
     assert_eq!(errnos, [ACCES]);
+}
+
+/// Issue 9: grants are set per plugin after load, with no recompilation and no new runtime; an
+/// instance prepared under the old grants is never used.
+#[test]
+fn grants_set_after_load_apply_to_the_next_observation() {
+    let (_dir, root) = tempdir();
+    std::fs::write(format!("{root}/granted"), "x").unwrap();
+    // path_open(fd 3 = the first mount, "granted", read)
+    let plugin = script(
+        &["(call $path_open (i32.const 3) (i32.const 1) ${file} (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 8))"],
+        &[("file", "granted")],
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let runtime = runtime(RuntimeOptions::new(reglet_tests::redactor()));
+        let loaded = runtime
+            .load_plugin(&name("late"), &plugin.wasm())
+            .await
+            .unwrap();
+        let errnos = |evidence: reglet_domain::Evidence| {
+            evidence.data.unwrap()["errnos"].as_str().unwrap().to_owned()
+        };
+        let empty = Config::from_value(json!({})).unwrap();
+        loaded.warm_pool(2).await.unwrap();
+        // No grant: nothing is mounted, so fd 3 does not exist (EBADF = 8).
+        assert_eq!(errnos(loaded.observe(&empty).await.unwrap()), "08,");
+        loaded.set_grants(GrantSet::parse(&format!("fs:read:{root}/granted")).unwrap());
+        assert_eq!(
+            loaded.grants().to_strings(),
+            [format!("fs:read:{root}/granted")]
+        );
+        assert_eq!(errnos(loaded.observe(&empty).await.unwrap()), "00,");
+        loaded.set_grants(GrantSet::new());
+        assert_eq!(errnos(loaded.observe(&empty).await.unwrap()), "08,");
+    });
+    rt.shutdown_background();
 }

@@ -437,6 +437,11 @@ fn merge(mut spans: Vec<Range<usize>>) -> Vec<Range<usize>> {
 }
 
 impl Redactor for Redaction {
+    fn register_secrets(&self, values: &[String]) -> Result<(), RedactionError> {
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        Redaction::register_secrets(self, &values).map_err(|e| RedactionError(e.to_string()))
+    }
+
     fn redact_text(&self, text: &str) -> Option<String> {
         self.redact_str_with(text, &self.known())
     }

@@ -79,7 +79,9 @@ fn bench(c: &mut Criterion) {
     ))
     .unwrap();
     let wasm = wat::parse_str(&wat).unwrap();
-    let plugin = tokio.block_on(rt.load_plugin("host_call", &wasm)).unwrap();
+    let plugin = tokio
+        .block_on(rt.load_plugin(&reglet_domain::PluginName::new("host_call").unwrap(), &wasm))
+        .unwrap();
 
     let dns = config(json!({"function": "dns_lookup", "hostname": "bench.example", "type": "A"}));
     let denied = config(json!({"function": "exec_command", "command": "/usr/bin/id"}));

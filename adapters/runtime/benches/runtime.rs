@@ -181,7 +181,9 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     let rt = runtime();
-    let plugin = tokio.block_on(rt.load_plugin("bench", &wasm)).unwrap();
+    let plugin = tokio
+        .block_on(rt.load_plugin(&reglet_domain::PluginName::new("bench").unwrap(), &wasm))
+        .unwrap();
     let config = config_1k();
     let input = config.to_json_bytes();
     assert_eq!(input.len(), 1024);
@@ -195,7 +197,13 @@ fn bench(c: &mut Criterion) {
     group.bench_function("ours/load_plugin (compile)", |b| {
         b.iter_batched(
             runtime,
-            |rt| tokio.block_on(rt.load_plugin("bench", &wasm)).unwrap(),
+            |rt| {
+                tokio
+                    .block_on(
+                        rt.load_plugin(&reglet_domain::PluginName::new("bench").unwrap(), &wasm),
+                    )
+                    .unwrap()
+            },
             criterion::BatchSize::SmallInput,
         )
     });
@@ -220,7 +228,7 @@ fn bench(c: &mut Criterion) {
         .block_on(
             Runtime::new(RuntimeOptions::new(redactor()).cache(warm))
                 .unwrap()
-                .load_plugin("bench", &wasm),
+                .load_plugin(&reglet_domain::PluginName::new("bench").unwrap(), &wasm),
         )
         .unwrap();
     group.bench_function("ours/load_plugin (disk cache hit)", |b| {
@@ -232,7 +240,13 @@ fn bench(c: &mut Criterion) {
                 )
                 .unwrap()
             },
-            |rt| tokio.block_on(rt.load_plugin("bench", &wasm)).unwrap(),
+            |rt| {
+                tokio
+                    .block_on(
+                        rt.load_plugin(&reglet_domain::PluginName::new("bench").unwrap(), &wasm),
+                    )
+                    .unwrap()
+            },
             criterion::BatchSize::SmallInput,
         )
     });
@@ -326,7 +340,10 @@ fn deadline_overshoot(tokio: &tokio::runtime::Runtime) {
   (func (export "observe") (param i32 i32) (result i64) (loop $l (br $l)) (unreachable)))"#;
     let rt = runtime();
     let plugin = tokio
-        .block_on(rt.load_plugin("spin", &wat::parse_str(spin).unwrap()))
+        .block_on(rt.load_plugin(
+            &reglet_domain::PluginName::new("spin").unwrap(),
+            &wat::parse_str(spin).unwrap(),
+        ))
         .unwrap();
     let deadline = Duration::from_millis(100);
     let mut overshoots: Vec<Duration> = (0..20)

@@ -161,7 +161,9 @@ async fn run(
     config: &Config,
     timeout: Duration,
 ) -> Result<serde_json::Value, PluginError> {
-    let plugin = runtime.load_plugin(name, wasm).await?;
+    let name =
+        reglet_domain::PluginName::new(name).map_err(|e| PluginError::load(e.to_string()))?;
+    let plugin = runtime.load_plugin(&name, wasm).await?;
     let info = plugin.describe().await?;
     let schema = plugin.schema().await?;
     let evidence = plugin

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 use wasmtime::{Engine, Module};
 
+use crate::sync::MutexExt;
 use disk::{DiskCache, EntryKey};
 
 /// The SHA-256 of a module's bytes.
@@ -113,7 +114,7 @@ impl CompilationCache {
         plugin: &str,
     ) -> Result<Module, PluginError> {
         let cell = {
-            let mut modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
+            let mut modules = self.modules.lock_or_recover();
             modules.entry(digest).or_default().clone()
         };
         let module = cell

@@ -3,7 +3,9 @@
 use std::time::Instant;
 
 use async_trait::async_trait;
-use reglet_domain::{Config, ConfigSchema, Evidence, PluginError, PluginInfo, PluginName};
+use reglet_domain::{
+    Config, ConfigSchema, Evidence, GrantSet, PluginError, PluginInfo, PluginName,
+};
 use reglet_ports::{PluginExecutor, SchemaProvider};
 
 use super::Runtime;
@@ -11,17 +13,16 @@ use super::Runtime;
 #[async_trait]
 impl PluginExecutor for Runtime {
     async fn load_plugin(&self, name: &PluginName, wasm: &[u8]) -> Result<(), PluginError> {
-        Runtime::load_plugin(self, name.as_str(), wasm)
-            .await
-            .map(drop)
+        Runtime::load_plugin(self, name, wasm).await.map(drop)
     }
 
     async fn describe(&self, name: &PluginName) -> Result<PluginInfo, PluginError> {
-        self.plugin(name.as_str())?.describe().await
+        self.plugin(name)?.describe().await
     }
 
-    async fn schema(&self, name: &PluginName) -> Result<Option<ConfigSchema>, PluginError> {
-        self.plugin(name.as_str())?.schema().await
+    async fn set_grants(&self, name: &PluginName, grants: GrantSet) -> Result<(), PluginError> {
+        self.plugin(name)?.set_grants(grants);
+        Ok(())
     }
 
     async fn observe(
@@ -30,23 +31,21 @@ impl PluginExecutor for Runtime {
         config: &Config,
         deadline: Instant,
     ) -> Result<Evidence, PluginError> {
-        self.plugin(name.as_str())?
-            .observe_until(config, deadline)
-            .await
+        self.plugin(name)?.observe_until(config, deadline).await
     }
 
     async fn warm_pool(&self, name: &PluginName, count: usize) -> Result<usize, PluginError> {
-        self.plugin(name.as_str())?.warm_pool(count).await
+        self.plugin(name)?.warm_pool(count).await
     }
 
     async fn close(&self, name: &PluginName) -> Result<(), PluginError> {
-        self.close_plugin(name.as_str())
+        self.close_plugin(name)
     }
 }
 
 #[async_trait]
 impl SchemaProvider for Runtime {
     async fn plugin_schema(&self, name: &PluginName) -> Result<Option<ConfigSchema>, PluginError> {
-        Runtime::plugin_schema(self, name.as_str()).await
+        self.plugin(name)?.schema().await
     }
 }

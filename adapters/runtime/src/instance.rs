@@ -30,10 +30,7 @@ pub(crate) async fn instantiate(
 ) -> Result<Instance, PluginError> {
     let name = plugin.name.as_str();
     let budget = remaining(deadline);
-    let mut store = Store::new(
-        &plugin.engine,
-        HostState::new(plugin.context.clone(), deadline),
-    );
+    let mut store = Store::new(&plugin.engine, HostState::new(plugin.context(), deadline));
     store.limiter(|state| &mut state.limiter);
     // Every epoch tick the guest yields to the executor (so a busy guest never starves other
     // tasks and a dropped future stops it) and is stopped once its deadline has passed.

@@ -10,6 +10,7 @@
 
 pub(crate) mod abi;
 pub mod cache;
+mod context;
 mod engine;
 mod errors;
 mod executor;
@@ -18,13 +19,14 @@ mod instance;
 mod options;
 mod plugin;
 pub(crate) mod state;
+mod sync;
 mod wasi;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reglet_domain::{ConfigSchema, GrantSet, PluginError, PluginName};
+use reglet_domain::{GrantSet, PluginError, PluginName};
 use reglet_ports::Redactor;
 use tokio::sync::OnceCell;
 use wasmtime::{Engine, Linker};
@@ -36,9 +38,10 @@ pub use options::{
 };
 pub use plugin::Plugin;
 
-use crate::wasi::Sandbox;
+use crate::sync::MutexExt;
 use cache::Digest256;
-use state::{HostState, PluginContext};
+use context::{ContextBase, PluginContext};
+use state::HostState;
 
 /// The runtime could not be created as configured.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +77,7 @@ struct Shared {
     cache: Arc<CompilationCache>,
     redactor: Arc<dyn Redactor>,
     capabilities: HashMap<String, GrantSet>,
-    environment: Vec<(String, String)>,
+    environment: Arc<[(String, String)]>,
     memory_limit: usize,
     limits: CallLimits,
     services: Arc<HostServices>,
@@ -124,11 +127,12 @@ impl Runtime {
         crate::host::add_to_linker(&mut linker)
             .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         let redactor = options.redactor;
-        let environment = options.environment.unwrap_or_else(|| {
-            std::env::vars_os()
+        let environment: Arc<[(String, String)]> = match options.environment {
+            Some(vars) => vars.into(),
+            None => std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect()
-        });
+                .collect(),
+        };
         Ok(Runtime {
             shared: Arc::new(Shared {
                 engine,
@@ -150,15 +154,16 @@ impl Runtime {
 
     /// Compiles (or fetches from the cache) `wasm` and registers it as `name`. Concurrent loads of
     /// the same name and bytes compile once; the same name with different bytes is an error.
-    pub async fn load_plugin(&self, name: &str, wasm: &[u8]) -> Result<Plugin, PluginError> {
-        let name = PluginName::new(name).map_err(|e| PluginError::load(e.to_string()))?;
+    ///
+    /// # Errors
+    ///
+    /// `plugin_load_error` when the bytes do not compile, miss an export of either ABI generation,
+    /// cannot be linked, or differ from those already loaded under `name`.
+    pub async fn load_plugin(&self, name: &PluginName, wasm: &[u8]) -> Result<Plugin, PluginError> {
+        let name = name.clone();
         let digest = cache::digest(wasm);
         let slot = {
-            let mut plugins = self
-                .shared
-                .plugins
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut plugins = self.shared.plugins.lock_or_recover();
             match plugins.get(&name) {
                 Some(slot) if slot.digest != digest => {
                     return Err(PluginError::load(format!(
@@ -186,11 +191,7 @@ impl Runtime {
             .cloned()
             .map_err(|e| self.shared.redactor.redact_plugin_error(e));
         if result.is_err() {
-            let mut plugins = self
-                .shared
-                .plugins
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut plugins = self.shared.plugins.lock_or_recover();
             if plugins
                 .get(&name)
                 .is_some_and(|s| Arc::ptr_eq(s, &slot) && s.plugin.get().is_none())
@@ -222,74 +223,53 @@ impl Runtime {
             .get(name.as_str())
             .cloned()
             .unwrap_or_default();
-        let (sandbox, warnings) = Sandbox::from_grants(&grants);
-        for warning in warnings {
-            let warning = reglet_ports::redactor::redact_string(shared.redactor.as_ref(), warning);
-            tracing::warn!(plugin = %name, "{warning}");
-        }
-        let env: Arc<[String]> = shared
-            .environment
-            .iter()
-            .filter(|(k, _)| grants.allows(&reglet_domain::AccessRequest::ReadEnv(k)))
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let context = Arc::new(PluginContext {
-            name: Arc::from(name.as_str()),
-            grants,
+        let base = ContextBase {
             redactor: shared.redactor.clone(),
-            sandbox: Arc::new(sandbox),
-            env,
+            environment: shared.environment.clone(),
             memory_limit: shared.memory_limit,
             services: shared.services.clone(),
-        });
+        };
+        let context = Arc::new(PluginContext::new(name, grants, &base));
         Ok(Plugin::new(
             name.clone(),
             exports,
             pre,
             context,
+            base,
             shared.engine.clone(),
             shared.limits,
         ))
     }
 
     /// The loaded plugin `name`.
-    pub fn plugin(&self, name: &str) -> Result<Plugin, PluginError> {
-        let plugins = self
-            .shared
-            .plugins
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        PluginName::new(name)
-            .ok()
-            .and_then(|n| plugins.get(&n).and_then(|slot| slot.plugin.get().cloned()))
+    ///
+    /// # Errors
+    ///
+    /// `plugin_load_error` when no plugin of that name is loaded.
+    pub fn plugin(&self, name: &PluginName) -> Result<Plugin, PluginError> {
+        let plugins = self.shared.plugins.lock_or_recover();
+        plugins
+            .get(name)
+            .and_then(|slot| slot.plugin.get().cloned())
             .ok_or_else(|| PluginError::load(format!("plugin {name} is not loaded")))
     }
 
-    /// The config schema of the loaded plugin `name` (cached after the first call).
-    pub async fn plugin_schema(&self, name: &str) -> Result<Option<ConfigSchema>, PluginError> {
-        self.plugin(name)?.schema().await
-    }
-
     /// Closes the plugin `name` and forgets it; a later load may use different bytes.
-    pub fn close_plugin(&self, name: &str) -> Result<(), PluginError> {
+    ///
+    /// # Errors
+    ///
+    /// `plugin_load_error` when no plugin of that name is loaded.
+    pub fn close_plugin(&self, name: &PluginName) -> Result<(), PluginError> {
         let plugin = self.plugin(name)?;
         plugin.close();
-        let mut plugins = self
-            .shared
-            .plugins
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut plugins = self.shared.plugins.lock_or_recover();
         plugins.remove(plugin.name());
         Ok(())
     }
 
     /// Closes every plugin.
     pub fn close(&self) {
-        let mut plugins = self
-            .shared
-            .plugins
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut plugins = self.shared.plugins.lock_or_recover();
         for slot in plugins.values() {
             if let Some(plugin) = slot.plugin.get() {
                 plugin.close();
@@ -321,7 +301,10 @@ mod tests {
             Runtime::new(RuntimeOptions::new(test_redactor()).cache(CompilationCache::in_memory()))
                 .unwrap();
         let plugin = rt
-            .load_plugin("p", &wat::parse_str(PLUGIN).unwrap())
+            .load_plugin(
+                &PluginName::new("p").unwrap(),
+                &wat::parse_str(PLUGIN).unwrap(),
+            )
             .await
             .unwrap();
         let weak = plugin.downgrade();

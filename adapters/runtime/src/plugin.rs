@@ -1,12 +1,12 @@
 //! A loaded plugin: describe it, read its schema, observe with it, keep instances warm.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use reglet_domain::{
-    AbiGeneration, Config, ConfigSchema, Evidence, PluginError, PluginInfo, PluginManifest,
-    PluginName, Timestamp,
+    AbiGeneration, Config, ConfigSchema, Evidence, GrantSet, PluginError, PluginInfo,
+    PluginManifest, PluginName, Timestamp,
 };
 use reglet_ports::Redactor;
 use tokio::sync::OnceCell;
@@ -14,9 +14,11 @@ use wasmtime::InstancePre;
 
 use super::CallLimits;
 use super::abi::Exports;
+use super::context::{ContextBase, PluginContext};
 use super::errors::timed_out;
 use super::instance::{Instance, instantiate};
-use super::state::{HostState, PluginContext};
+use super::state::HostState;
+use crate::sync::{MutexExt, RwLockExt};
 
 /// Most instances a warm pool keeps ready.
 pub const MAX_WARM_INSTANCES: usize = 64;
@@ -25,7 +27,9 @@ pub(crate) struct PluginInner {
     pub(crate) name: PluginName,
     pub(crate) exports: Exports,
     pub(crate) pre: InstancePre<HostState>,
-    pub(crate) context: Arc<PluginContext>,
+    /// Swapped whole by [`Plugin::set_grants`]; an instance keeps the context it started with.
+    context: RwLock<Arc<PluginContext>>,
+    base: ContextBase,
     /// The engine and limits only, never the runtime itself: a plugin is owned by its runtime's
     /// registry, and a reference back would keep both alive forever.
     pub(crate) engine: wasmtime::Engine,
@@ -60,6 +64,7 @@ impl Plugin {
         exports: Exports,
         pre: InstancePre<HostState>,
         context: Arc<PluginContext>,
+        base: ContextBase,
         engine: wasmtime::Engine,
         limits: CallLimits,
     ) -> Self {
@@ -68,7 +73,8 @@ impl Plugin {
                 name,
                 exports,
                 pre,
-                context,
+                context: RwLock::new(context),
+                base,
                 engine,
                 limits,
                 info: OnceCell::new(),
@@ -86,6 +92,24 @@ impl Plugin {
     #[cfg(test)]
     pub(crate) fn downgrade(&self) -> std::sync::Weak<PluginInner> {
         Arc::downgrade(&self.inner)
+    }
+
+    /// Replaces what the plugin may touch for every observation that starts from now on; running
+    /// ones keep the grants they started with. Prepared instances are dropped (they were made
+    /// with the old grants) and the pool refills with the new ones. Nothing is recompiled.
+    pub fn set_grants(&self, grants: GrantSet) {
+        let context = Arc::new(PluginContext::new(
+            &self.inner.name,
+            grants,
+            &self.inner.base,
+        ));
+        *self.inner.context.write_or_recover() = context;
+        self.inner.warm.lock_or_recover().clear();
+    }
+
+    /// The grants new observations run with.
+    pub fn grants(&self) -> GrantSet {
+        self.inner.context().grants.clone()
     }
 
     /// The plugin's name.
@@ -155,7 +179,7 @@ impl Plugin {
     }
 
     fn redactor(&self) -> &dyn Redactor {
-        self.inner.context.redactor.as_ref()
+        self.inner.base.redactor.as_ref()
     }
 
     /// Redacts what describe answered, at every call rather than once in the cache, so that
@@ -398,27 +422,31 @@ impl Plugin {
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
         self.inner.warm_target.store(0, Ordering::Release);
-        self.inner
-            .warm
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.inner.warm.lock_or_recover().clear();
     }
 }
 
 impl PluginInner {
+    /// The context new instances start with.
+    pub(crate) fn context(&self) -> Arc<PluginContext> {
+        self.context.read_or_recover().clone()
+    }
+
     fn warm_len(&self) -> usize {
-        self.warm.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.warm.lock_or_recover().len()
     }
 
     fn take_warm(&self) -> Option<Instance> {
-        self.warm.lock().unwrap_or_else(|e| e.into_inner()).pop()
+        self.warm.lock_or_recover().pop()
     }
 
     fn put_warm(&self, instance: Instance) {
-        let mut warm = self.warm.lock().unwrap_or_else(|e| e.into_inner());
+        // An instance prepared before `set_grants` carries the old grants: never keep it.
+        let current = self.context();
+        let mut warm = self.warm.lock_or_recover();
         if !self.closed.load(Ordering::Acquire)
             && warm.len() < self.warm_target.load(Ordering::Acquire)
+            && Arc::ptr_eq(&instance.store.data().plugin, &current)
         {
             warm.push(instance);
         }
@@ -440,7 +468,7 @@ impl PluginInner {
                 match instantiate(&inner, deadline).await {
                     Ok(instance) => inner.put_warm(instance),
                     Err(e) => {
-                        let e = inner.context.redactor.redact_plugin_error(e);
+                        let e = inner.base.redactor.redact_plugin_error(e);
                         tracing::warn!(plugin = %inner.name, "warm pool refill failed: {e}");
                         break;
                     }

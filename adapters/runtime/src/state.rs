@@ -3,42 +3,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use reglet_domain::GrantSet;
-use reglet_ports::Redactor;
 use wasmtime::{Memory, ResourceLimiter, TypedFunc};
 
-use crate::host::HostServices;
-use crate::wasi::{Sandbox, WasiState, WasiView};
-
-/// What every instance of one plugin shares: identity, grants, and the services it may reach.
-pub(crate) struct PluginContext {
-    pub(crate) name: Arc<str>,
-    pub(crate) grants: GrantSet,
-    pub(crate) redactor: Arc<dyn Redactor>,
-    pub(crate) sandbox: Arc<Sandbox>,
-    pub(crate) env: Arc<[String]>,
-    pub(crate) memory_limit: usize,
-    pub(crate) services: Arc<HostServices>,
-}
-
-#[cfg(test)]
-impl PluginContext {
-    /// A context with these grants and services, nothing mounted, the default redactor.
-    pub(crate) fn for_tests(grants: GrantSet, services: HostServices) -> Self {
-        PluginContext {
-            name: Arc::from("test"),
-            grants,
-            redactor: Arc::new(
-                reglet_redaction::Redaction::new(reglet_redaction::RedactionConfig::default())
-                    .expect("the default redaction builds"),
-            ),
-            sandbox: Arc::new(Sandbox::from_grants(&GrantSet::new()).0),
-            env: Arc::from(Vec::<String>::new()),
-            memory_limit: 64 << 20,
-            services: Arc::new(services),
-        }
-    }
-}
+pub(crate) use crate::context::PluginContext;
+use crate::wasi::{WasiState, WasiView};
 
 /// The instance grew (or was instantiated) past its memory limit.
 #[derive(Debug, Clone, Copy, thiserror::Error)]

@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 
 use super::Digest256;
 use super::trusted_dir::{Facts, Untrusted, current_user, open_root};
+use crate::sync::MutexExt;
 
 /// The key file's name in the cache root.
 pub(super) const KEY_FILE: &str = "cache.key";
@@ -169,11 +170,7 @@ impl DiskCache {
     }
 
     fn warn_once(&self, what: &str, refusal: &Untrusted) {
-        let first = self
-            .warned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(refusal.to_string());
+        let first = self.warned.lock_or_recover().insert(refusal.to_string());
         if first {
             tracing::warn!(
                 path = %refusal.path.display(),

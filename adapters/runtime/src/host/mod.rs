@@ -28,7 +28,8 @@ use reglet_ports::{
 use serde_json::Value;
 use wasmtime::{Caller, Linker};
 
-use crate::state::{HostState, PluginContext};
+use crate::context::PluginContext;
+use crate::state::HostState;
 use reglet_outbound as net;
 
 const MODULE: &str = "reglet_host";

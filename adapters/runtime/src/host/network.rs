@@ -14,7 +14,7 @@ use reglet_domain::{AccessRequest, ErrorDetail, ErrorType};
 use reglet_ports::{NetError, NetErrorKind};
 
 use super::ssrf::{classify, literal_address};
-use crate::state::PluginContext;
+use crate::context::PluginContext;
 
 /// A destination that passed every check: the name as given, and the addresses to use.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use reglet_ports::{
 use serde_json::{Value, json};
 
 use super::{Call, HostServices};
-use crate::state::PluginContext;
+use crate::context::PluginContext;
 
 fn call(grants: &[&str], services: HostServices) -> Call {
     Call {

@@ -8,8 +8,8 @@ use reglet_domain::{ErrorType, GrantSet};
 use reglet_ports::MockDnsResolver;
 
 use super::{host_for_grant, vet};
+use crate::context::PluginContext;
 use crate::host::HostServices;
-use crate::state::PluginContext;
 
 fn context(grants: &[&str], dns: MockDnsResolver) -> PluginContext {
     let services = HostServices::builder().dns(Arc::new(dns)).build();
