@@ -8,4 +8,6 @@
 
 pub mod cli;
 pub mod commands;
+pub mod expect;
+pub mod suggest;
 pub mod yaml;

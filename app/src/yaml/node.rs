@@ -84,7 +84,13 @@ impl Node {
 
     /// True for `~`, `null` or an empty value.
     pub fn is_null(&self) -> bool {
-        matches!(&self.kind, Kind::Scalar(Scalar { value: ScalarValue::Null, .. }))
+        matches!(
+            &self.kind,
+            Kind::Scalar(Scalar {
+                value: ScalarValue::Null,
+                ..
+            })
+        )
     }
 
     /// The text of a non-null scalar, whatever it resolves to; `None` for null and collections.

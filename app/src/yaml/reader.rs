@@ -463,7 +463,13 @@ mod tests {
         let b = doc.root.get("a").unwrap().get("b").unwrap();
         assert_eq!(b.mark, Mark { line: 2, column: 6 });
         let items = b.as_seq().unwrap();
-        assert_eq!(items[1].mark, Mark { line: 2, column: 10 });
+        assert_eq!(
+            items[1].mark,
+            Mark {
+                line: 2,
+                column: 10
+            }
+        );
         let c = doc.root.get("a").unwrap().get("c").unwrap();
         assert_eq!(c.scalar_text(), Some("q"));
         assert_eq!(c.type_name(), "a string");
@@ -472,7 +478,10 @@ mod tests {
     #[test]
     fn quoted_scalars_stay_strings() {
         let doc = parse_ok("a: \"443\"\nb: 443\nc: !!str 12\n");
-        assert_eq!(doc.root.to_json(), serde_json::json!({"a": "443", "b": 443, "c": "12"}));
+        assert_eq!(
+            doc.root.to_json(),
+            serde_json::json!({"a": "443", "b": 443, "c": "12"})
+        );
     }
 
     #[test]
@@ -497,7 +506,9 @@ mod tests {
 
     #[test]
     fn billion_laughs_is_refused() {
-        let mut text = String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut text = String::from(
+            "a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         for i in 1..10 {
             let prev = i - 1;
             text.push_str(&format!("a{i}: &a{i} [*a{prev},*a{prev},*a{prev},*a{prev},*a{prev},*a{prev},*a{prev},*a{prev},*a{prev}]\n"));
