@@ -111,12 +111,12 @@ impl Expectation {
             Err(e) => return Err(e),
         };
         Ok(Expectation {
-            source: source.to_owned(),
+            source: source.trim().to_owned(),
             program,
         })
     }
 
-    /// The expression as written.
+    /// The expression as written, without surrounding whitespace.
     pub fn source(&self) -> &str {
         &self.source
     }

@@ -154,7 +154,8 @@ fn big_list(n: usize) -> serde_json::Value {
 
 #[test]
 fn runaway_expressions_stop_at_a_limit() {
-    let cases: &[(&str, fn(&Exceeded) -> bool)] = &[
+    type IsExpected = fn(&Exceeded) -> bool;
+    let cases: &[(&str, IsExpected)] = &[
         // Quadratic iteration: 3000 × 3000 steps.
         ("all(data.l, none(data.l, # < 0))", |e| {
             matches!(e, Exceeded::Steps(_))

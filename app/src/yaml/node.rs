@@ -173,10 +173,10 @@ pub fn resolve_plain(text: &str) -> ScalarValue {
     if let Some(i) = parse_int(text) {
         return ScalarValue::Int(i);
     }
-    if is_float(text) {
-        if let Ok(f) = text.parse::<f64>() {
-            return ScalarValue::Float(f);
-        }
+    if is_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return ScalarValue::Float(f);
     }
     ScalarValue::Str
 }

@@ -345,13 +345,13 @@ impl Builder {
     }
 
     fn check_tag(&mut self, tag: Option<&Tag>, mark: Mark) {
-        if let Some(tag) = tag {
-            if !tag.is_yaml_core_schema() {
-                self.problems.push(YamlError {
-                    kind: YamlErrorKind::UnsupportedTag(tag.to_string()),
-                    mark,
-                });
-            }
+        if let Some(tag) = tag
+            && !tag.is_yaml_core_schema()
+        {
+            self.problems.push(YamlError {
+                kind: YamlErrorKind::UnsupportedTag(tag.to_string()),
+                mark,
+            });
         }
     }
 
