@@ -125,11 +125,10 @@ impl LoadedProfile {
                 failures
                     .into_iter()
                     .map(|(name, e)| ProfileError::UnresolvedSecret {
-                        location: names
-                            .iter()
-                            .find(|(n, _)| *n == name)
-                            .map(|(_, l)| (*l).clone())
-                            .expect("failures come from these names"),
+                        location: names.iter().find(|(n, _)| *n == name).map_or_else(
+                            || Location::file(&Arc::from(self.path.as_path())),
+                            |(_, l)| (*l).clone(),
+                        ),
                         message: e.to_string(),
                         name,
                     })
