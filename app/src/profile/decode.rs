@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::duration::parse_duration;
 use super::error::{Location, ProfileError, Warning};
 use crate::suggest;
-use crate::yaml::{Kind, Node, key_text};
+use crate::yaml::{Kind, Node, key_str};
 
 /// A value read from YAML and where it was written.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +36,7 @@ impl<'n> Fields<'n> {
     pub fn get(&self, key: &str) -> Option<&'n Node> {
         self.entries
             .iter()
-            .find(|(k, _)| key_text(k) == key)
+            .find(|(k, _)| key_str(k) == key)
             .map(|(_, v)| v)
             .filter(|v| !v.is_null())
     }
@@ -87,11 +87,11 @@ impl Decoder {
             return None;
         };
         for (k, _) in entries {
-            let name = key_text(k);
-            if known.contains(&name.as_str()) {
+            let name = key_str(k);
+            if known.contains(&name.as_ref()) {
                 continue;
             }
-            if tolerated.contains(&name.as_str()) {
+            if tolerated.contains(&name.as_ref()) {
                 self.warnings.push(Warning {
                     location: self.at(k),
                     message: format!(
@@ -104,7 +104,7 @@ impl Decoder {
             let error = ProfileError::UnknownKey {
                 location: self.at(k),
                 suggestion: suggest::closest(&name, known.iter().copied()).map(str::to_owned),
-                key: name,
+                key: name.into_owned(),
                 context: context.to_owned(),
             };
             if self.lenient {

@@ -14,6 +14,7 @@
 //! A cycle (`a` extends `b` extends `a`) is an error that names the chain; a diamond (two
 //! parents sharing a grandparent) is not a cycle.
 
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -175,15 +176,21 @@ fn non_empty(s: Option<Spanned<String>>) -> Option<Spanned<String>> {
 /// Applies `overlay` (the extending file, or a later parent) over `base`.
 pub(crate) fn merge(base: RawProfile, overlay: RawProfile) -> RawProfile {
     let mut controls = base.controls;
+    let mut position: HashMap<String, usize> = HashMap::new();
+    for (i, c) in controls.iter().enumerate() {
+        if let Some(id) = &c.id {
+            position.entry(id.value.clone()).or_insert(i);
+        }
+    }
     for c in overlay.controls {
-        let same = c.id.as_ref().and_then(|id| {
-            controls
-                .iter()
-                .position(|b| b.id.as_ref().is_some_and(|b| b.value == id.value))
-        });
-        match same {
-            Some(i) => controls[i] = c,
-            None => controls.push(c),
+        match c.id.as_ref().and_then(|id| position.get(&id.value)) {
+            Some(&i) => controls[i] = c,
+            None => {
+                if let Some(id) = &c.id {
+                    position.insert(id.value.clone(), controls.len());
+                }
+                controls.push(c);
+            }
         }
     }
     let mut vars = base.vars;

@@ -273,18 +273,17 @@ fn decode_observation(d: &mut Decoder, node: &Node) -> Option<RawObservation> {
 }
 
 fn check_duplicate_ids(d: &mut Decoder, controls: &[RawControl]) {
-    for (i, c) in controls.iter().enumerate() {
-        let Some(id) = &c.id else { continue };
-        if let Some(first) = controls[..i]
-            .iter()
-            .filter_map(|p| p.id.as_ref())
-            .find(|p| p.value == id.value)
-        {
-            d.errors.push(ProfileError::DuplicateControlId {
+    let mut first: std::collections::HashMap<&str, &Location> = std::collections::HashMap::new();
+    for id in controls.iter().filter_map(|c| c.id.as_ref()) {
+        match first.get(id.value.as_str()) {
+            Some(at) => d.errors.push(ProfileError::DuplicateControlId {
                 location: id.at.clone(),
                 id: id.value.clone(),
-                first: first.at.clone(),
-            });
+                first: (*at).clone(),
+            }),
+            None => {
+                first.insert(&id.value, &id.at);
+            }
         }
     }
 }

@@ -1,6 +1,8 @@
 //! From the merged profile to a [`LoadedProfile`]: required fields, defaults applied, vars
 //! substituted, plugins resolved, dependencies checked and expectations compiled.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use super::model::{Control, LoadedProfile, Observation, ProfileMetadata, RetryPo
 use super::plugin::{PluginDeclaration, parse_declaration};
 use super::raw::{RawControl, RawDefaults, RawObservation, RawProfile, RawRetry};
 use super::template::{self, Part, TemplateError};
-use crate::expect::Expectation;
+use crate::expect::{CompileError, Expectation};
 use crate::suggest;
 use crate::yaml::{Kind, Node, ScalarValue, key_text};
 
@@ -75,6 +77,7 @@ pub(crate) fn resolve(
         vars: &raw.vars,
         defaults: &raw.defaults,
         plugins: &plugins,
+        compiled: RefCell::default(),
     };
     let controls: Vec<Control> = raw
         .controls
@@ -127,6 +130,9 @@ struct Resolver<'a> {
     vars: &'a Map<String, Value>,
     defaults: &'a RawDefaults,
     plugins: &'a [PluginDeclaration],
+    /// Expressions compiled so far: large profiles repeat the same few expectations, and
+    /// parsing is most of the cost of loading.
+    compiled: RefCell<HashMap<String, Result<Expectation, CompileError>>>,
 }
 
 impl Resolver<'_> {
@@ -226,7 +232,13 @@ impl Resolver<'_> {
             let Some(source) = self.text(e, "expect", errors) else {
                 continue;
             };
-            match Expectation::compile(&source) {
+            let compiled = self
+                .compiled
+                .borrow_mut()
+                .entry(source.clone())
+                .or_insert_with(|| Expectation::compile(&source))
+                .clone();
+            match compiled {
                 Ok(x) => expectations.push(x),
                 Err(err) => errors.push(ProfileError::Expect {
                     location: e.at.clone(),

@@ -599,7 +599,7 @@ const CASES: &[Case] = &[
         )],
         load: "p.yaml",
         message: "this is how YAML bombs work",
-        line: 7,
+        line: 6,
     },
     Case {
         name: "duplicate YAML key",

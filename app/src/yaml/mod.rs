@@ -9,5 +9,5 @@
 mod node;
 mod reader;
 
-pub use node::{Kind, Mark, Node, Scalar, ScalarValue, key_text};
+pub use node::{Kind, Mark, Node, Scalar, ScalarValue, key_str, key_text};
 pub use reader::{Document, Limits, YamlError, YamlErrorKind, parse, read_file};

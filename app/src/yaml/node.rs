@@ -151,9 +151,14 @@ impl Node {
 
 /// The text a mapping key stands for.
 pub fn key_text(key: &Node) -> String {
+    key_str(key).into_owned()
+}
+
+/// The text a mapping key stands for, borrowed when the key is a scalar (it almost always is).
+pub fn key_str(key: &Node) -> std::borrow::Cow<'_, str> {
     match &key.kind {
-        Kind::Scalar(s) => s.text.clone(),
-        _ => key.to_json().to_string(),
+        Kind::Scalar(s) => std::borrow::Cow::Borrowed(&s.text),
+        _ => std::borrow::Cow::Owned(key.to_json().to_string()),
     }
 }
 

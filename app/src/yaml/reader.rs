@@ -7,7 +7,7 @@ use std::path::Path;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 
-use super::node::{Kind, Mark, Node, Scalar, ScalarValue, key_text, resolve_plain};
+use super::node::{Kind, Mark, Node, Scalar, ScalarValue, key_str, resolve_plain};
 
 /// Caps on what one YAML file may cost to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,19 +18,20 @@ pub struct Limits {
     pub max_depth: usize,
     /// How many times aliases (`*name`) may be used in one file.
     pub max_aliases: usize,
-    /// How many nodes the document may hold once every alias is expanded.
-    pub max_nodes: usize,
+    /// How many nodes expanding aliases may add to the document (what the file holds itself
+    /// is bounded by its size).
+    pub max_alias_nodes: usize,
 }
 
 impl Default for Limits {
-    /// 4 MiB, 64 levels, 100 aliases, 200 000 nodes: far above any real profile, far below what a
-    /// YAML bomb needs.
+    /// 4 MiB, 64 levels, 100 aliases adding at most 100 000 nodes: far above any real profile,
+    /// far below what a YAML bomb needs.
     fn default() -> Self {
         Limits {
             max_bytes: 4 * 1024 * 1024,
             max_depth: 64,
             max_aliases: 100,
-            max_nodes: 200_000,
+            max_alias_nodes: 100_000,
         }
     }
 }
@@ -59,7 +60,7 @@ pub enum YamlErrorKind {
         /// The cap.
         limit: usize,
     },
-    /// Expanding aliases would make more than [`Limits::max_nodes`] nodes.
+    /// Expanding aliases would add more than [`Limits::max_alias_nodes`] nodes.
     TooManyNodes {
         /// The cap.
         limit: usize,
@@ -112,7 +113,7 @@ impl fmt::Display for YamlErrorKind {
             ),
             YamlErrorKind::TooManyNodes { limit } => write!(
                 f,
-                "expanding YAML aliases would make more than {limit} values; refusing the file \
+                "expanding YAML aliases would add more than {limit} values; refusing the file \
                  (this is how YAML bombs work)"
             ),
             YamlErrorKind::UnknownAnchor => f.write_str("alias to an anchor that is not defined"),
@@ -229,6 +230,7 @@ struct Builder {
     root: Option<Node>,
     documents: usize,
     aliases: usize,
+    /// Nodes added by expanding aliases.
     nodes: usize,
     problems: Vec<YamlError>,
 }
@@ -263,7 +265,6 @@ impl Builder {
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
-                self.count(1, mark)?;
                 self.check_tag(tag.as_deref(), mark);
                 let value = match (style, tag.as_deref()) {
                     (_, Some(t)) if t.is_yaml_core_schema() && t.suffix == "str" => {
@@ -298,7 +299,6 @@ impl Builder {
                 self.finish(node, 0, 0)?;
             }
             Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
-                self.count(1, mark)?;
                 self.check_tag(tag.as_deref(), mark);
                 if self.stack.len() >= self.limits.max_depth {
                     return self.fail(
@@ -333,10 +333,10 @@ impl Builder {
 
     fn count(&mut self, n: usize, mark: Mark) -> Result<(), YamlError> {
         self.nodes = self.nodes.saturating_add(n);
-        if self.nodes > self.limits.max_nodes {
+        if self.nodes > self.limits.max_alias_nodes {
             return Err(YamlError {
                 kind: YamlErrorKind::TooManyNodes {
-                    limit: self.limits.max_nodes,
+                    limit: self.limits.max_alias_nodes,
                 },
                 mark,
             });
@@ -390,11 +390,11 @@ impl Builder {
                 None => parent.pending_key = Some(node),
                 Some(key) if is_merge_key(&key) => parent.merges.push(node),
                 Some(key) => {
-                    let text = key_text(&key);
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| key_text(k) == text) {
+                    let text = key_str(&key);
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| key_str(k) == text) {
                         self.problems.push(YamlError {
                             kind: YamlErrorKind::DuplicateKey {
-                                key: text,
+                                key: text.into_owned(),
                                 first: first.mark,
                             },
                             mark: key.mark,
@@ -431,8 +431,8 @@ impl Builder {
             };
             for map in maps {
                 for (k, v) in map.as_map().unwrap_or_default() {
-                    let text = key_text(k);
-                    if !entries.iter().any(|(e, _)| key_text(e) == text) {
+                    let text = key_str(k);
+                    if !entries.iter().any(|(e, _)| key_str(e) == text) {
                         entries.push((k.clone(), v.clone()));
                     }
                 }
