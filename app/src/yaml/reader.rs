@@ -522,6 +522,20 @@ mod tests {
     }
 
     #[test]
+    fn only_what_aliases_add_counts_against_the_node_budget() {
+        let limits = Limits {
+            max_alias_nodes: 10,
+            ..Limits::default()
+        };
+        let plain = format!("l: [{}]\n", vec!["1"; 100].join(", "));
+        assert!(parse(&plain, &limits).is_ok(), "a large document of its own is fine");
+        let expanded = "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\nb: *a\n";
+        let err = parse_err(expanded, limits);
+        assert_eq!(err.kind, YamlErrorKind::TooManyNodes { limit: 10 });
+        assert_eq!(err.mark.line, 2);
+    }
+
+    #[test]
     fn alias_count_is_capped() {
         let mut text = String::from("x: &x 1\nl: [");
         text.push_str(&vec!["*x"; 101].join(","));
