@@ -528,7 +528,10 @@ mod tests {
             ..Limits::default()
         };
         let plain = format!("l: [{}]\n", vec!["1"; 100].join(", "));
-        assert!(parse(&plain, &limits).is_ok(), "a large document of its own is fine");
+        assert!(
+            parse(&plain, &limits).is_ok(),
+            "a large document of its own is fine"
+        );
         let expanded = "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\nb: *a\n";
         let err = parse_err(expanded, limits);
         assert_eq!(err.kind, YamlErrorKind::TooManyNodes { limit: 10 });
