@@ -1,5 +1,7 @@
 //! Command-line arguments.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
 /// Check systems against profiles of controls, each observed by a sandboxed wasm plugin.
@@ -27,5 +29,12 @@ pub enum Command {
         /// Print JSON (the Gen 2 grant-set shape plus the risk report) instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Check a profile without running it: YAML, keys, extends, vars, plugins, dependencies and
+    /// every expectation. Prints every error with its file and line; exit code 2 if any.
+    Validate {
+        /// The profile.
+        #[arg(value_name = "PROFILE")]
+        profile: PathBuf,
     },
 }

@@ -1,8 +1,11 @@
 //! The subcommands' logic, writing to any output so tests can read it.
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use reglet_domain::GrantSet;
+
+use crate::profile;
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -56,6 +59,54 @@ pub fn capabilities(
         }
     }
     Ok(EXIT_OK)
+}
+
+/// `reglet validate`: loads the profile as `check` would, without running anything. Prints the
+/// warnings and errors on `err`, a summary on `out`; exit code 2 if the profile has errors.
+///
+/// # Errors
+/// Writing to `out` or `err` failed.
+pub fn validate(path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
+    match profile::load(path) {
+        Ok(p) => {
+            for w in &p.warnings {
+                writeln!(err, "warning: {w}")?;
+            }
+            let observations = p.observations().count();
+            let expectations: usize = p.observations().map(|(_, o)| o.expectations.len()).sum();
+            writeln!(
+                out,
+                "{}: profile {} {} is valid: {} controls, {observations} observations, \
+                 {expectations} expectations",
+                path.display(),
+                p.metadata.name,
+                p.metadata.version,
+                p.controls.len(),
+            )?;
+            let secrets: Vec<&str> = p.secret_names().into_iter().map(|(n, _)| n).collect();
+            if !secrets.is_empty() {
+                writeln!(
+                    out,
+                    "secrets used (resolved at run time): {}",
+                    secrets.join(", ")
+                )?;
+            }
+            Ok(EXIT_OK)
+        }
+        Err(diagnostics) => {
+            for e in diagnostics.errors() {
+                writeln!(err, "error: {e}")?;
+            }
+            writeln!(
+                err,
+                "{}: {} error{}",
+                path.display(),
+                diagnostics.len(),
+                if diagnostics.len() == 1 { "" } else { "s" }
+            )?;
+            Ok(EXIT_USAGE)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,3 +8,9 @@
 
 pub mod cli;
 pub mod commands;
+pub mod expect;
+pub mod profile;
+pub mod secrets;
+pub mod suggest;
+pub mod system_config;
+pub mod yaml;

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Command::Capabilities { capabilities, json } => {
             commands::capabilities(&capabilities, json, &mut out, &mut err)
         }
+        Command::Validate { profile } => commands::validate(&profile, &mut out, &mut err),
     };
     match result {
         Ok(code) => ExitCode::from(code),

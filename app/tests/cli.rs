@@ -84,3 +84,53 @@ fn malformed_capabilities_exit_2_naming_the_text() {
 fn unknown_arguments_are_usage_errors() {
     reglet().arg("--frobnicate").assert().code(2);
 }
+
+fn examples() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+#[test]
+fn validate_accepts_the_examples() {
+    reglet()
+        .arg("validate")
+        .arg(examples().join("web-server.yaml"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "profile web-server 2.1.0 is valid: 9 controls, 9 observations",
+        ));
+    reglet()
+        .arg("validate")
+        .arg(examples().join("api-token.yaml"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "secrets used (resolved at run time): api_token",
+        ));
+}
+
+#[test]
+fn validate_reports_every_error_with_its_line_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(
+        &path,
+        "profile: { name: bad, version: '1' }\nplugins: [file]\ncontrols:\n  items:\n    - id: a\n      name: A\n      observations:\n        - plugin: file\n          expects: data.exists\n        - plugin: file\n          expect: stdout == 1\n",
+    )
+    .unwrap();
+    reglet()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::contains(
+                "bad.yaml:9:11: unknown key `expects` in an observation; did you mean `expect`?",
+            )
+            .and(predicate::str::contains(
+                "bad.yaml:11:19: expectation `stdout == 1` does not compile",
+            ))
+            .and(predicate::str::contains("2 errors")),
+        );
+}
