@@ -157,15 +157,7 @@ fn describe_type(ty: &ExternType) -> String {
     }
 }
 
-/// Splits a packed result into `(ptr, len)`.
-pub(crate) fn unpack(packed: u64) -> (u32, u32) {
-    ((packed >> 32) as u32, packed as u32)
-}
-
-/// Packs `(ptr, len)` into one value.
-pub(crate) fn pack(ptr: u32, len: u32) -> u64 {
-    (u64::from(ptr) << 32) | u64::from(len)
-}
+use crate::guest_word::unpack;
 
 /// The result a guest export returned, in its memory; null, out-of-bounds and oversized results
 /// are refused.
@@ -202,6 +194,7 @@ pub(crate) fn read_result<'m>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::guest_word::pack;
     use proptest::prelude::*;
     use reglet_domain::PluginErrorCode;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use reglet_domain::{AccessRequest, GrantSet, PluginName};
 use reglet_ports::Redactor;
 
-use crate::host::HostServices;
+use crate::services::HostServices;
 use crate::wasi::Sandbox;
 
 /// What the runtime gives every plugin: the same for all of them.

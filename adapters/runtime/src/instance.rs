@@ -6,9 +6,26 @@ use reglet_domain::PluginError;
 use wasmtime::{Memory, Store, TypedFunc, UpdateDeadline};
 
 use super::abi::{self, Exports};
+use super::context::PluginContext;
 use super::errors::classify;
-use super::plugin::PluginInner;
 use super::state::{DeadlineExceeded, HostState};
+
+/// What an instance is made from. The plugin provides it, so this module never reaches back into
+/// the plugin.
+pub(crate) trait Blueprint {
+    /// The plugin's name, for errors.
+    fn name(&self) -> &str;
+    /// The engine the plugin was compiled with.
+    fn engine(&self) -> &wasmtime::Engine;
+    /// The linked, not yet instantiated module.
+    fn pre(&self) -> &wasmtime::InstancePre<HostState>;
+    /// The exports found when the module was loaded.
+    fn exports(&self) -> &Exports;
+    /// The largest result document accepted.
+    fn max_result_bytes(&self) -> usize;
+    /// The grants, sandbox and services a new instance starts with.
+    fn context(&self) -> std::sync::Arc<PluginContext>;
+}
 
 /// An instantiated, initialised plugin instance, ready for exactly one call.
 pub(crate) struct Instance {
@@ -25,12 +42,12 @@ fn remaining(deadline: Instant) -> Duration {
 
 /// Creates a store, instantiates the plugin in it and runs `_initialize`, all before `deadline`.
 pub(crate) async fn instantiate(
-    plugin: &PluginInner,
+    plugin: &impl Blueprint,
     deadline: Instant,
 ) -> Result<Instance, PluginError> {
-    let name = plugin.name.as_str();
+    let name = plugin.name();
     let budget = remaining(deadline);
-    let mut store = Store::new(&plugin.engine, HostState::new(plugin.context(), deadline));
+    let mut store = Store::new(plugin.engine(), HostState::new(plugin.context(), deadline));
     store.limiter(|state| &mut state.limiter);
     // Every epoch tick the guest yields to the executor (so a busy guest never starves other
     // tasks and a dropped future stops it) and is stopped once its deadline has passed.
@@ -43,11 +60,11 @@ pub(crate) async fn instantiate(
     });
     store.set_epoch_deadline(1);
     let instance = plugin
-        .pre
+        .pre()
         .instantiate_async(&mut store)
         .await
         .map_err(|e| classify(e, name, "instantiation", budget))?;
-    let handles = plugin.exports.handles;
+    let handles = plugin.exports().handles;
     let memory = instance
         .get_module_export(&mut store, &handles.memory)
         .and_then(wasmtime::Extern::into_memory)
@@ -108,10 +125,10 @@ impl Instance {
     /// Calls a `() -> i64` export and returns the bytes its packed result points at.
     pub(crate) async fn call_describe(
         &mut self,
-        plugin: &PluginInner,
+        plugin: &impl Blueprint,
         export: &str,
     ) -> Result<Option<Vec<u8>>, PluginError> {
-        let name = plugin.name.as_str();
+        let name = plugin.name();
         let budget = self.budget();
         let func = self
             .instance
@@ -127,12 +144,12 @@ impl Instance {
         let bytes = abi::read_result(
             self.memory.data(&self.store),
             packed,
-            plugin.limits.max_result_bytes,
+            plugin.max_result_bytes(),
             name,
             export,
         )?
         .to_vec();
-        self.free(abi::unpack(packed)).await;
+        self.free(crate::guest_word::unpack(packed)).await;
         Ok(Some(bytes))
     }
 
@@ -141,12 +158,12 @@ impl Instance {
     /// requires.
     pub(crate) async fn call_observe<T>(
         &mut self,
-        plugin: &PluginInner,
+        plugin: &impl Blueprint,
         exports: &Exports,
         input: &[u8],
         decode: impl FnOnce(&[u8]) -> Result<T, PluginError>,
     ) -> Result<T, PluginError> {
-        let name = plugin.name.as_str();
+        let name = plugin.name();
         let budget = self.budget();
         let export = exports.observe;
         let len = u32::try_from(input.len()).map_err(|_| {
@@ -186,12 +203,12 @@ impl Instance {
         let decoded = abi::read_result(
             self.memory.data(&self.store),
             packed,
-            plugin.limits.max_result_bytes,
+            plugin.max_result_bytes(),
             name,
             export,
         )
         .and_then(decode);
-        self.free(abi::unpack(packed)).await;
+        self.free(crate::guest_word::unpack(packed)).await;
         self.free((ptr, len)).await;
         decoded
     }

@@ -14,10 +14,12 @@ mod context;
 mod engine;
 mod errors;
 mod executor;
+mod guest_word;
 pub mod host;
 mod instance;
 mod options;
 mod plugin;
+mod services;
 pub(crate) mod state;
 mod sync;
 mod wasi;
@@ -32,11 +34,11 @@ use tokio::sync::OnceCell;
 use wasmtime::{Engine, Linker};
 
 pub use cache::CompilationCache;
-pub use host::{HostLimits, HostServices, HostServicesBuilder};
 pub use options::{
     DEFAULT_MAX_RESULT_BYTES, DEFAULT_MEMORY_LIMIT_MIB, DEFAULT_TIMEOUT, RuntimeOptions,
 };
 pub use plugin::Plugin;
+pub use services::{HostLimits, HostServices, HostServicesBuilder};
 
 use crate::sync::MutexExt;
 use cache::Digest256;

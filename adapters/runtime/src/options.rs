@@ -8,7 +8,7 @@ use reglet_domain::GrantSet;
 use reglet_ports::Redactor;
 
 use super::cache::CompilationCache;
-use crate::host::HostServices;
+use crate::services::HostServices;
 
 /// Default per-instance memory limit.
 pub const DEFAULT_MEMORY_LIMIT_MIB: i64 = 256;

@@ -16,7 +16,7 @@ use super::CallLimits;
 use super::abi::Exports;
 use super::context::{ContextBase, PluginContext};
 use super::errors::timed_out;
-use super::instance::{Instance, instantiate};
+use super::instance::{Blueprint, Instance, instantiate};
 use super::state::HostState;
 use crate::sync::{MutexExt, RwLockExt};
 
@@ -164,8 +164,8 @@ impl Plugin {
         let budget = self.inner.limits.default_timeout;
         let inner = self.inner.clone();
         let call = async move {
-            let mut instance = instantiate(&inner, deadline).await?;
-            instance.call_describe(&inner, export).await
+            let mut instance = instantiate(inner.as_ref(), deadline).await?;
+            instance.call_describe(inner.as_ref(), export).await
         };
         tokio::time::timeout_at(deadline.into(), call)
             .await
@@ -273,7 +273,7 @@ impl Plugin {
     pub async fn probe(&self) -> Result<(), PluginError> {
         self.check_open()?;
         let deadline = self.default_deadline();
-        instantiate(&self.inner, deadline)
+        instantiate(self.inner.as_ref(), deadline)
             .await
             .map(drop)
             .map_err(|e| self.redactor().redact_plugin_error(e))
@@ -344,7 +344,7 @@ impl Plugin {
                     instance.set_deadline(deadline);
                     instance
                 }
-                None => instantiate(&inner, deadline).await?,
+                None => instantiate(inner.as_ref(), deadline).await?,
             };
             PluginInner::refill(&inner);
             let decode = |bytes: &[u8]| {
@@ -356,7 +356,7 @@ impl Plugin {
                 })
             };
             instance
-                .call_observe(&inner, &inner.exports, input, decode)
+                .call_observe(inner.as_ref(), &inner.exports, input, decode)
                 .await
         };
         let mut evidence = tokio::time::timeout_at(deadline.into(), call)
@@ -389,7 +389,7 @@ impl Plugin {
             let inner = self.inner.clone();
             tasks.spawn(async move {
                 let deadline = Instant::now() + inner.limits.default_timeout;
-                instantiate(&inner, deadline).await
+                instantiate(inner.as_ref(), deadline).await
             });
         }
         let mut first_error = None;
@@ -426,12 +426,33 @@ impl Plugin {
     }
 }
 
-impl PluginInner {
-    /// The context new instances start with.
-    pub(crate) fn context(&self) -> Arc<PluginContext> {
-        self.context.read_or_recover().clone()
+impl Blueprint for PluginInner {
+    fn name(&self) -> &str {
+        self.name.as_str()
     }
 
+    fn engine(&self) -> &wasmtime::Engine {
+        &self.engine
+    }
+
+    fn pre(&self) -> &InstancePre<HostState> {
+        &self.pre
+    }
+
+    fn exports(&self) -> &Exports {
+        &self.exports
+    }
+
+    fn max_result_bytes(&self) -> usize {
+        self.limits.max_result_bytes
+    }
+
+    fn context(&self) -> Arc<PluginContext> {
+        self.context.read_or_recover().clone()
+    }
+}
+
+impl PluginInner {
     fn warm_len(&self) -> usize {
         self.warm.lock_or_recover().len()
     }
@@ -465,7 +486,7 @@ impl PluginInner {
                 && inner.warm_len() < inner.warm_target.load(Ordering::Acquire)
             {
                 let deadline = Instant::now() + inner.limits.default_timeout;
-                match instantiate(&inner, deadline).await {
+                match instantiate(inner.as_ref(), deadline).await {
                     Ok(instance) => inner.put_warm(instance),
                     Err(e) => {
                         let e = inner.base.redactor.redact_plugin_error(e);

@@ -6,6 +6,7 @@ use std::time::Instant;
 use wasmtime::{Memory, ResourceLimiter, TypedFunc};
 
 pub(crate) use crate::context::PluginContext;
+use crate::host::{HostView, LogBudget};
 use crate::wasi::{WasiState, WasiView};
 
 /// The instance grew (or was instantiated) past its memory limit.
@@ -67,13 +68,6 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// How much a guest may log through `log_message` in one instance.
-pub(crate) struct LogBudget {
-    pub(crate) messages_left: u32,
-    pub(crate) bytes_left: usize,
-    pub(crate) dropped: u64,
-}
-
 /// The data of one instance's store.
 pub(crate) struct HostState {
     pub(crate) plugin: Arc<PluginContext>,
@@ -102,11 +96,7 @@ impl HostState {
             allocate: None,
             wasi,
             deadline,
-            log: LogBudget {
-                messages_left: 1000,
-                bytes_left: 1 << 20,
-                dropped: 0,
-            },
+            log: LogBudget::default(),
         }
     }
 }
@@ -131,5 +121,27 @@ impl WasiView for HostState {
 
     fn memory(&self) -> Option<Memory> {
         self.memory
+    }
+}
+
+impl HostView for HostState {
+    fn plugin(&self) -> &Arc<PluginContext> {
+        &self.plugin
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn guest_memory(&self) -> Option<Memory> {
+        self.memory
+    }
+
+    fn guest_allocate(&self) -> Option<TypedFunc<u32, u32>> {
+        self.allocate.clone()
+    }
+
+    fn log_budget(&mut self) -> &mut LogBudget {
+        &mut self.log
     }
 }

@@ -92,7 +92,15 @@ pub(crate) async fn dns_lookup(call: Call, bytes: Vec<u8>) -> Value {
                 Ok(hp) => hp,
                 Err(e) => return bad_request(base, &e),
             };
-            match vet(&call.plugin, &host, port, deadline).await {
+            match vet(
+                &call.plugin.grants,
+                call.services().dns.as_ref(),
+                &host,
+                port,
+                deadline,
+            )
+            .await
+            {
                 Ok(dest) => Some(dest.addrs[0]),
                 Err(error) => {
                     call.refused(FUNCTION, &error);

@@ -184,7 +184,15 @@ pub(crate) async fn http_request(call: Call, bytes: Vec<u8>) -> Value {
         let port = url
             .port_or_known_default()
             .expect("http and https have default ports");
-        let dest = match vet(&call.plugin, &host, port, deadline).await {
+        let dest = match vet(
+            &call.plugin.grants,
+            call.services().dns.as_ref(),
+            &host,
+            port,
+            deadline,
+        )
+        .await
+        {
             Ok(d) => d,
             Err(error) => {
                 call.refused(FUNCTION, &error);

@@ -3,8 +3,8 @@
 use serde_json::Value;
 use wasmtime::Caller;
 
+use super::HostView;
 use super::wire::read_request;
-use crate::state::HostState;
 use reglet_ports::REDACTED;
 use reglet_ports::Redactor;
 
@@ -81,22 +81,40 @@ fn render_attrs(attrs: &[Value], redactor: &dyn Redactor) -> String {
     out.join(" ")
 }
 
+/// How much a guest may log through `log_message` in one instance.
+pub(crate) struct LogBudget {
+    pub(crate) messages_left: u32,
+    pub(crate) bytes_left: usize,
+    pub(crate) dropped: u64,
+}
+
+impl Default for LogBudget {
+    fn default() -> Self {
+        LogBudget {
+            messages_left: 1000,
+            bytes_left: 1 << 20,
+            dropped: 0,
+        }
+    }
+}
+
 /// The `log_message` import: never fails and never traps, whatever the guest sends.
-pub(crate) fn log_message(mut caller: Caller<'_, HostState>, packed: u64) {
+pub(crate) fn log_message<T: HostView>(mut caller: Caller<'_, T>, packed: u64) {
     let request = read_request(&mut caller, packed);
     let state = caller.data_mut();
-    let plugin = state.plugin.name.clone();
+    let plugin = state.plugin().name.clone();
+    let redactor = state.plugin().redactor.clone();
     let bytes = match &request {
         Ok(bytes) => bytes.len(),
         Err(_) => 0,
     };
-    if state.log.messages_left == 0 || state.log.bytes_left < bytes {
-        state.log.dropped += 1;
+    let budget = state.log_budget();
+    if budget.messages_left == 0 || budget.bytes_left < bytes {
+        budget.dropped += 1;
         return;
     }
-    state.log.messages_left -= 1;
-    state.log.bytes_left -= bytes;
-    let redactor = state.plugin.redactor.clone();
+    budget.messages_left -= 1;
+    budget.bytes_left -= bytes;
     let parsed: Result<Value, String> =
         request.and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()));
     let Ok(Value::Object(doc)) = parsed else {

@@ -10,11 +10,10 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use reglet_domain::{AccessRequest, ErrorDetail, ErrorType};
-use reglet_ports::{NetError, NetErrorKind};
+use reglet_domain::{AccessRequest, ErrorDetail, ErrorType, GrantSet};
+use reglet_ports::{DnsResolver, NetError, NetErrorKind};
 
 use super::ssrf::{classify, literal_address};
-use crate::context::PluginContext;
 
 /// A destination that passed every check: the name as given, and the addresses to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,22 +73,21 @@ pub(crate) fn capability_denied(request: &AccessRequest<'_>) -> ErrorDetail {
 /// Checks `host:port` against the plugin's grants, resolves it once, and keeps the addresses the
 /// SSRF filter allows.
 pub(crate) async fn vet(
-    plugin: &PluginContext,
+    grants: &GrantSet,
+    dns: &dyn DnsResolver,
     host: &str,
     port: u16,
     deadline: Instant,
 ) -> Result<Destination, ErrorDetail> {
     let request = AccessRequest::Connect { host, port };
-    if !plugin.grants.allows(&request) {
+    if !grants.allows(&request) {
         return Err(capability_denied(&request));
     }
     let ips: Vec<IpAddr> = match literal_address(host) {
         Some(ip) => vec![ip],
         None => {
             let timeout = deadline.saturating_duration_since(Instant::now());
-            let found = plugin
-                .services
-                .dns
+            let found = dns
                 .resolve_ips(host, timeout)
                 .await
                 .map_err(|e| super::net_error_detail(&e, "resolve"))?;
@@ -103,14 +101,13 @@ pub(crate) async fn vet(
             found
         }
     };
-    let private_allowed = plugin.grants.allows_private_networks();
+    let private_allowed = grants.allows_private_networks();
     let mut refused = None;
     let mut addrs = Vec::new();
     for ip in ips {
         match classify(ip) {
             Some(blocked)
-                if !private_allowed
-                    || (blocked.metadata && !plugin.grants.names_address(ip, port)) =>
+                if !private_allowed || (blocked.metadata && !grants.names_address(ip, port)) =>
             {
                 refused.get_or_insert((ip, blocked));
             }

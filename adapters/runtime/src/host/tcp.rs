@@ -119,7 +119,15 @@ pub(crate) async fn vet_target(
         context.deadline,
         Some(Instant::now() + timeout),
     ]);
-    match vet(&call.plugin, &target.host, target.port, deadline).await {
+    match vet(
+        &call.plugin.grants,
+        call.services().dns.as_ref(),
+        &target.host,
+        target.port,
+        deadline,
+    )
+    .await
+    {
         Ok(dest) => {
             call.allowed(function, &address);
             Ok(Vetted {

@@ -7,15 +7,15 @@
 
 use wasmtime::Caller;
 
-use crate::abi::{pack, unpack};
-use crate::state::HostState;
+use super::HostView;
+use crate::guest_word::{pack, unpack};
 
 /// Largest request accepted from a guest.
 pub(crate) const MAX_REQUEST_BYTES: usize = 1 << 20;
 
 /// Copies the request a guest passed, or says why it cannot be read.
-pub(crate) fn read_request(
-    caller: &mut Caller<'_, HostState>,
+pub(crate) fn read_request<T: HostView>(
+    caller: &mut Caller<'_, T>,
     packed: u64,
 ) -> Result<Vec<u8>, String> {
     let (ptr, len) = unpack(packed);
@@ -29,7 +29,7 @@ pub(crate) fn read_request(
     }
     let memory = caller
         .data()
-        .memory
+        .guest_memory()
         .ok_or_else(|| "the plugin has no memory".to_owned())?;
     let data = memory.data(&*caller);
     let start = ptr as usize;
@@ -42,21 +42,21 @@ pub(crate) fn read_request(
 /// Writes `body` into guest memory obtained from the guest's `allocate`; returns the packed
 /// location, or 0 when the guest could not provide room (it then sees an empty response).
 /// A trap inside `allocate` is returned as an error: the instance cannot continue.
-pub(crate) async fn write_response(
-    caller: &mut Caller<'_, HostState>,
+pub(crate) async fn write_response<T: HostView>(
+    caller: &mut Caller<'_, T>,
     body: &[u8],
 ) -> wasmtime::Result<u64> {
     let Ok(len) = u32::try_from(body.len()) else {
         return Ok(0);
     };
-    let Some(allocate) = caller.data().allocate.clone() else {
+    let Some(allocate) = caller.data().guest_allocate() else {
         return Ok(0);
     };
     let ptr = allocate.call_async(&mut *caller, len).await?;
     if ptr == 0 {
         return Ok(0);
     }
-    let Some(memory) = caller.data().memory else {
+    let Some(memory) = caller.data().guest_memory() else {
         return Ok(0);
     };
     if memory.write(&mut *caller, ptr as usize, body).is_err() {

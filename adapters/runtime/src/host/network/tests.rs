@@ -1,19 +1,24 @@
 //! The one path to a destination: grants, one resolution, every address classified.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reglet_domain::{ErrorType, GrantSet};
 use reglet_ports::MockDnsResolver;
 
 use super::{host_for_grant, vet};
-use crate::context::PluginContext;
-use crate::host::HostServices;
 
-fn context(grants: &[&str], dns: MockDnsResolver) -> PluginContext {
-    let services = HostServices::builder().dns(Arc::new(dns)).build();
-    PluginContext::for_tests(GrantSet::parse_all(grants).unwrap(), services)
+/// Everything `vet` uses: grants and a resolver, nothing of the runtime.
+struct Vetting {
+    grants: GrantSet,
+    dns: MockDnsResolver,
+}
+
+fn context(grants: &[&str], dns: MockDnsResolver) -> Vetting {
+    Vetting {
+        grants: GrantSet::parse_all(grants).unwrap(),
+        dns,
+    }
 }
 
 fn resolving(answers: Vec<Vec<&'static str>>) -> MockDnsResolver {
@@ -39,7 +44,7 @@ async fn grants_are_checked_before_any_lookup() {
     let mut dns = MockDnsResolver::new();
     dns.expect_resolve_ips().never();
     let ctx = context(&["network:outbound:api.example.com:443"], dns);
-    let err = vet(&ctx, "other.example.com", 443, soon())
+    let err = vet(&ctx.grants, &ctx.dns, "other.example.com", 443, soon())
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorType::Capability);
@@ -63,7 +68,9 @@ async fn private_addresses_need_the_private_grant_and_wildcards_do_not_give_it()
         "[64:ff9b::a00:5]",
     ] {
         let ctx = context(&["network:outbound:*"], MockDnsResolver::new());
-        let err = vet(&ctx, host, 80, soon()).await.unwrap_err();
+        let err = vet(&ctx.grants, &ctx.dns, host, 80, soon())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind, ErrorType::SsrfProtection, "{host}");
         assert!(
             err.message.contains("network:outbound:private"),
@@ -75,7 +82,7 @@ async fn private_addresses_need_the_private_grant_and_wildcards_do_not_give_it()
             MockDnsResolver::new(),
         );
         assert!(
-            vet(&ctx, host, 80, soon()).await.is_ok(),
+            vet(&ctx.grants, &ctx.dns, host, 80, soon()).await.is_ok(),
             "{host} with the private grant"
         );
     }
@@ -84,7 +91,7 @@ async fn private_addresses_need_the_private_grant_and_wildcards_do_not_give_it()
 #[tokio::test]
 async fn names_are_resolved_once_and_every_address_classified() {
     let ctx = context(&["network:outbound:*"], resolving(vec![vec!["10.1.2.3"]]));
-    let err = vet(&ctx, "internal.example", 443, soon())
+    let err = vet(&ctx.grants, &ctx.dns, "internal.example", 443, soon())
         .await
         .unwrap_err();
     assert!(
@@ -98,7 +105,9 @@ async fn names_are_resolved_once_and_every_address_classified() {
         &["network:outbound:*"],
         resolving(vec![vec!["127.0.0.1", "93.184.215.14", "::1"]]),
     );
-    let dest = vet(&ctx, "mixed.example", 443, soon()).await.unwrap();
+    let dest = vet(&ctx.grants, &ctx.dns, "mixed.example", 443, soon())
+        .await
+        .unwrap();
     assert_eq!(
         dest.addrs,
         vec!["93.184.215.14:443".parse().unwrap()],
@@ -116,11 +125,13 @@ async fn lookup_failures_are_network_errors() {
         ))
     });
     let ctx = context(&["network:outbound:*"], dns);
-    let err = vet(&ctx, "nosuch.invalid", 80, soon()).await.unwrap_err();
+    let err = vet(&ctx.grants, &ctx.dns, "nosuch.invalid", 80, soon())
+        .await
+        .unwrap_err();
     assert!(err.is_not_found);
     let ctx = context(&["network:outbound:*"], resolving(vec![vec![]]));
     assert!(
-        vet(&ctx, "empty.example", 80, soon())
+        vet(&ctx.grants, &ctx.dns, "empty.example", 80, soon())
             .await
             .unwrap_err()
             .is_not_found
@@ -134,7 +145,9 @@ async fn metadata_endpoints_need_a_grant_naming_their_address() {
         &["network:outbound:*:80", "network:outbound:private"],
         resolving(vec![vec!["169.254.169.254"]]),
     );
-    let err = vet(&ctx, "metadata.example", 80, soon()).await.unwrap_err();
+    let err = vet(&ctx.grants, &ctx.dns, "metadata.example", 80, soon())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorType::SsrfProtection);
     assert!(
         err.message.contains("network:outbound:169.254.169.254:80"),
@@ -149,7 +162,9 @@ async fn metadata_endpoints_need_a_grant_naming_their_address() {
         ],
         MockDnsResolver::new(),
     );
-    let dest = vet(&ctx, "169.254.169.254", 80, soon()).await.unwrap();
+    let dest = vet(&ctx.grants, &ctx.dns, "169.254.169.254", 80, soon())
+        .await
+        .unwrap();
     assert_eq!(dest.addrs, ["169.254.169.254:80".parse().unwrap()]);
 
     // Named, but without the private switch: still refused.
@@ -157,7 +172,9 @@ async fn metadata_endpoints_need_a_grant_naming_their_address() {
         &["network:outbound:169.254.169.254:80"],
         MockDnsResolver::new(),
     );
-    let err = vet(&ctx, "169.254.169.254", 80, soon()).await.unwrap_err();
+    let err = vet(&ctx.grants, &ctx.dns, "169.254.169.254", 80, soon())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorType::SsrfProtection);
 }
 
@@ -186,7 +203,9 @@ async fn metadata_carried_in_ipv6_needs_a_grant_naming_the_address_dialled() {
             &["network:outbound:*:80", "network:outbound:private"],
             MockDnsResolver::new(),
         );
-        let err = vet(&ctx, host, 80, soon()).await.unwrap_err();
+        let err = vet(&ctx.grants, &ctx.dns, host, 80, soon())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind, ErrorType::SsrfProtection, "{host}");
         assert!(
             err.message.contains("metadata") && err.message.contains(&exact),
@@ -199,7 +218,9 @@ async fn metadata_carried_in_ipv6_needs_a_grant_naming_the_address_dialled() {
             &["network:outbound:*:80", "network:outbound:private"],
             resolving(vec![vec![host.trim_matches(['[', ']'])]]),
         );
-        let err = vet(&ctx, "metadata.example", 80, soon()).await.unwrap_err();
+        let err = vet(&ctx.grants, &ctx.dns, "metadata.example", 80, soon())
+            .await
+            .unwrap_err();
         assert!(err.message.contains("metadata"), "{host}: {}", err.message);
 
         // A grant naming the exact address dialled opens it.
@@ -208,7 +229,7 @@ async fn metadata_carried_in_ipv6_needs_a_grant_naming_the_address_dialled() {
             MockDnsResolver::new(),
         );
         assert!(
-            vet(&ctx, host, 80, soon()).await.is_ok(),
+            vet(&ctx.grants, &ctx.dns, host, 80, soon()).await.is_ok(),
             "{host} with {exact}"
         );
     }
@@ -229,7 +250,9 @@ async fn naming_the_ipv4_metadata_address_does_not_name_its_nat64_or_6to4_spelli
             ],
             MockDnsResolver::new(),
         );
-        let err = vet(&ctx, host, 80, soon()).await.unwrap_err();
+        let err = vet(&ctx.grants, &ctx.dns, host, 80, soon())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind, ErrorType::SsrfProtection, "{host}");
     }
 }
@@ -244,7 +267,9 @@ async fn private_ipv4_carried_in_ipv6_needs_the_private_grant_and_public_stays_p
         "[2001:0:808:808:8000:63bf:f5ff:fffa]",
     ] {
         let ctx = context(&["network:outbound:*"], MockDnsResolver::new());
-        let err = vet(&ctx, host, 80, soon()).await.unwrap_err();
+        let err = vet(&ctx.grants, &ctx.dns, host, 80, soon())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind, ErrorType::SsrfProtection, "{host}");
         assert!(
             err.message.contains("network:outbound:private") && !err.message.contains("metadata"),
@@ -256,7 +281,7 @@ async fn private_ipv4_carried_in_ipv6_needs_the_private_grant_and_public_stays_p
     // and an ISATAP identifier carrying a public address under a public prefix.
     for host in ["[64:ff9b::808:808]", "[2a00:1450:4001::200:5efe:808:808]"] {
         let ctx = context(&["network:outbound:*"], MockDnsResolver::new());
-        let dest = vet(&ctx, host, 80, soon()).await;
+        let dest = vet(&ctx.grants, &ctx.dns, host, 80, soon()).await;
         assert!(dest.is_ok(), "{host}: {dest:?}");
     }
 }
