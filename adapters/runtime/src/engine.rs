@@ -21,12 +21,23 @@ const DEFAULT_INSTANCE_SLOTS: u32 = 1000;
 /// Table elements per slot: Go plugins have function tables of several thousand entries.
 const TABLE_ELEMENTS: usize = 100_000;
 
+/// An error from wasmtime, shareable: the engine's creation error is kept for every later caller.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0:#}")]
+pub struct WasmtimeError(std::sync::Arc<wasmtime::Error>);
+
+impl From<wasmtime::Error> for WasmtimeError {
+    fn from(e: wasmtime::Error) -> Self {
+        WasmtimeError(std::sync::Arc::new(e))
+    }
+}
+
 /// The process engine, created on first use.
-pub(crate) fn shared_engine() -> Result<&'static Engine, String> {
-    static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+pub(crate) fn shared_engine() -> Result<&'static Engine, WasmtimeError> {
+    static ENGINE: OnceLock<Result<Engine, WasmtimeError>> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
-            let engine = build().map_err(|e| format!("cannot create the wasm engine: {e:#}"))?;
+            let engine = build()?;
             start_epoch_clock(engine.clone());
             Ok(engine)
         })

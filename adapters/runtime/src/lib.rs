@@ -34,6 +34,7 @@ use tokio::sync::OnceCell;
 use wasmtime::{Engine, Linker};
 
 pub use cache::CompilationCache;
+pub use engine::WasmtimeError;
 pub use options::{
     DEFAULT_MAX_RESULT_BYTES, DEFAULT_MEMORY_LIMIT_MIB, DEFAULT_TIMEOUT, RuntimeOptions,
 };
@@ -57,8 +58,11 @@ pub enum RuntimeError {
     #[error("wasm memory limit {0} MiB exceeds the wasm32 maximum of 4096 MiB")]
     MemoryLimitTooLarge(i64),
     /// The engine could not be created.
-    #[error("{0}")]
-    Engine(String),
+    #[error("cannot create the wasm engine: {0}")]
+    Engine(#[source] WasmtimeError),
+    /// The host functions could not be defined.
+    #[error("cannot define the host functions: {0}")]
+    Link(#[source] WasmtimeError),
 }
 
 /// What every call of a plugin is bounded by.
@@ -118,16 +122,50 @@ fn engine_max() -> usize {
 
 impl Runtime {
     /// Creates a runtime; the engine and the epoch clock are shared by every runtime.
+    ///
+    /// # Errors
+    ///
+    /// A memory limit out of range, or the engine (or its host functions) cannot be set up.
+    ///
+    /// # Examples
+    ///
+    /// Build a runtime, load a plugin and observe with it:
+    ///
+    /// ```
+    /// # tokio_test_block_on(async {
+    /// use reglet_domain::{Config, PluginName};
+    /// use reglet_runtime::{CompilationCache, Runtime, RuntimeOptions};
+    /// # let redactor = example_redactor();
+    /// let runtime = Runtime::new(RuntimeOptions::new(redactor).cache(CompilationCache::in_memory()))?;
+    /// let wasm = wat::parse_str(r#"(module
+    ///     (memory (export "memory") 1)
+    ///     (data (i32.const 64) "{\"name\":\"hello\",\"version\":\"1.0.0\"}")
+    ///     (data (i32.const 256) "{\"Status\":true,\"Data\":{\"ok\":true}}")
+    ///     (func (export "allocate") (param i32) (result i32) i32.const 1024)
+    ///     (func (export "describe") (result i64) i64.const 274877906978)
+    ///     (func (export "schema") (result i64) i64.const 0)
+    ///     (func (export "observe") (param i32 i32) (result i64) i64.const 1099511627810))"#)?;
+    /// let plugin = runtime.load_plugin(&PluginName::new("hello")?, &wasm).await?;
+    /// assert_eq!(plugin.describe().await?.version, "1.0.0");
+    /// let evidence = plugin.observe(&Config::from_value(serde_json::json!({}))?).await?;
+    /// assert!(evidence.passed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// # fn example_redactor() -> std::sync::Arc<dyn reglet_ports::Redactor> {
+    /// #     std::sync::Arc::new(reglet_redaction::Redaction::new(Default::default()).unwrap())
+    /// # }
+    /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(f)
+    /// # }
+    /// ```
     pub fn new(options: RuntimeOptions) -> Result<Self, RuntimeError> {
         let memory_limit = memory_limit_bytes(options.memory_limit_mib)?;
         let engine = engine::shared_engine()
             .map_err(RuntimeError::Engine)?
             .clone();
         let mut linker = Linker::new(&engine);
-        crate::wasi::add_to_linker(&mut linker)
-            .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
-        crate::host::add_to_linker(&mut linker)
-            .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        crate::wasi::add_to_linker(&mut linker).map_err(|e| RuntimeError::Link(e.into()))?;
+        crate::host::add_to_linker(&mut linker).map_err(|e| RuntimeError::Link(e.into()))?;
         let redactor = options.redactor;
         let environment: Arc<[(String, String)]> = match options.environment {
             Some(vars) => vars.into(),

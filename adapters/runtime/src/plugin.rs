@@ -140,21 +140,7 @@ impl Plugin {
     async fn manifest(&self) -> Result<&PluginManifest, PluginError> {
         self.inner
             .manifest
-            .get_or_try_init(|| async {
-                let bytes = self.call_describe(self.inner.exports.describe).await?;
-                let bytes = bytes.ok_or_else(|| {
-                    PluginError::execution(format!(
-                        "_manifest() of plugin {} returned a null pointer",
-                        self.inner.name
-                    ))
-                })?;
-                PluginManifest::decode(&bytes).map_err(|e| {
-                    PluginError::invalid_result(format!(
-                        "_manifest() of plugin {} returned {e}",
-                        self.inner.name
-                    ))
-                })
-            })
+            .get_or_try_init(|| self.fetch_manifest())
             .await
     }
 
@@ -198,66 +184,41 @@ impl Plugin {
     }
 
     /// The plugin's identity and declared capabilities (cached after the first success), redacted.
+    ///
+    /// # Errors
+    ///
+    /// The plugin is closed, its describe export traps or times out, or what it returns is not a
+    /// description (`invalid_result`).
     pub async fn describe(&self) -> Result<PluginInfo, PluginError> {
         let info = self
             .inner
             .info
-            .get_or_try_init(|| async {
-                match self.inner.exports.generation {
-                    AbiGeneration::Gen2 => Ok(self.manifest().await?.info()),
-                    AbiGeneration::Gen1 => {
-                        let bytes = self.call_describe("describe").await?.ok_or_else(|| {
-                            PluginError::execution(format!(
-                                "describe() of plugin {} returned a null pointer",
-                                self.inner.name
-                            ))
-                        })?;
-                        PluginInfo::decode_gen1(&bytes).map_err(|e| {
-                            PluginError::invalid_result(format!(
-                                "describe() of plugin {} returned {e}",
-                                self.inner.name
-                            ))
-                        })
-                    }
-                }
-            })
+            .get_or_try_init(|| self.read_info(false))
             .await
             .cloned();
         self.redacted_info(info)
     }
 
-    /// Asks the plugin for its description in a fresh instance, bypassing the cache that
-    /// [`Plugin::describe`] keeps. Redacted like [`Plugin::describe`].
+    /// Asks the plugin for its description in a fresh instance, bypassing every cache: what the
+    /// benchmarks measure as "describe". Redacted like [`Plugin::describe`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::describe`].
+    #[doc(hidden)]
     pub async fn describe_fresh(&self) -> Result<PluginInfo, PluginError> {
-        let info = self.describe_uncached().await;
+        let info = self.read_info(true).await;
         self.redacted_info(info)
     }
 
-    async fn describe_uncached(&self) -> Result<PluginInfo, PluginError> {
+    /// The description, from `describe()` (Gen 1) or the manifest (Gen 2, the cached one unless
+    /// `fresh`).
+    async fn read_info(&self, fresh: bool) -> Result<PluginInfo, PluginError> {
         match self.inner.exports.generation {
-            AbiGeneration::Gen2 => {
-                let bytes = self.call_describe("_manifest").await?.ok_or_else(|| {
-                    PluginError::execution(format!(
-                        "_manifest() of plugin {} returned a null pointer",
-                        self.inner.name
-                    ))
-                })?;
-                PluginManifest::decode(&bytes)
-                    .map(|m| m.info())
-                    .map_err(|e| {
-                        PluginError::invalid_result(format!(
-                            "_manifest() of plugin {} returned {e}",
-                            self.inner.name
-                        ))
-                    })
-            }
+            AbiGeneration::Gen2 if fresh => Ok(self.fetch_manifest().await?.info()),
+            AbiGeneration::Gen2 => Ok(self.manifest().await?.info()),
             AbiGeneration::Gen1 => {
-                let bytes = self.call_describe("describe").await?.ok_or_else(|| {
-                    PluginError::execution(format!(
-                        "describe() of plugin {} returned a null pointer",
-                        self.inner.name
-                    ))
-                })?;
+                let bytes = self.call_describe_nonnull("describe").await?;
                 PluginInfo::decode_gen1(&bytes).map_err(|e| {
                     PluginError::invalid_result(format!(
                         "describe() of plugin {} returned {e}",
@@ -268,8 +229,35 @@ impl Plugin {
         }
     }
 
+    /// Calls a describe-like export that must return something.
+    async fn call_describe_nonnull(&self, export: &str) -> Result<Vec<u8>, PluginError> {
+        self.call_describe(export).await?.ok_or_else(|| {
+            PluginError::execution(format!(
+                "{export}() of plugin {} returned a null pointer",
+                self.inner.name
+            ))
+        })
+    }
+
+    /// Reads and decodes the Gen 2 manifest from a fresh instance.
+    async fn fetch_manifest(&self) -> Result<PluginManifest, PluginError> {
+        let bytes = self
+            .call_describe_nonnull(self.inner.exports.describe)
+            .await?;
+        PluginManifest::decode(&bytes).map_err(|e| {
+            PluginError::invalid_result(format!(
+                "{}() of plugin {} returned {e}",
+                self.inner.exports.describe, self.inner.name
+            ))
+        })
+    }
+
     /// Creates one fresh instance, runs its initialisation and discards it: checks that the plugin
     /// instantiates under its limits, and measures what that costs.
+    ///
+    /// # Errors
+    ///
+    /// The plugin is closed, or instantiation or `_initialize` fails or times out.
     pub async fn probe(&self) -> Result<(), PluginError> {
         self.check_open()?;
         let deadline = self.default_deadline();

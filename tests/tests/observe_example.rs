@@ -5,21 +5,19 @@ use std::path::PathBuf;
 use assert_cmd::Command;
 use serde_json::Value;
 
-/// The example binary, built next to the test binaries by `cargo test`.
+/// The `observe` example, built by cargo for this test as the `observe` binary of this package
+/// (from the example's own source), so the test never depends on what else was built.
 fn observe() -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let bin = dir.join(format!("observe{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "build the example first (`cargo test` does): {}",
-        bin.display()
-    );
-    Command::new(bin)
+    Command::new(env!("CARGO_BIN_EXE_observe"))
+}
+
+/// Where the runtime crate keeps its example plugins.
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters/runtime/examples")
 }
 
 fn plugin() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/plugins/file_exists.wat")
+    examples().join("plugins/file_exists.wat")
 }
 
 fn json(output: &[u8]) -> Value {
@@ -181,8 +179,7 @@ fn usage_errors_exit_2_and_say_what_is_wrong() {
 
 #[test]
 fn host_calls_are_allowed_or_refused_by_the_grants_on_the_command_line() {
-    let host_call =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/plugins/host_call.wat");
+    let host_call = examples().join("plugins/host_call.wat");
     let run = |config: &str| {
         let output = observe()
             .arg(&host_call)
