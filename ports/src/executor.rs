@@ -127,6 +127,35 @@ mod tests {
         assert_eq!(err.code(), PluginErrorCode::Timeout);
     }
 
+    /// The checker's order through the port: grants are set after loading and before observing.
+    #[tokio::test]
+    async fn grants_are_set_between_load_and_observe() {
+        let name = PluginName::new("file").unwrap();
+        let grants = GrantSet::parse("fs:read:/etc/hosts").unwrap();
+        let mut seq = mockall::Sequence::new();
+        let mut mock = MockPluginExecutor::new();
+        mock.expect_load_plugin()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(()));
+        let expected = grants.clone();
+        mock.expect_set_grants()
+            .withf(move |n, g| n.as_str() == "file" && *g == expected)
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(()));
+        mock.expect_observe()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _| Ok(Evidence::success(Map::new())));
+        mock.expect_plugin_schema().returning(|_| Ok(None));
+        let executor: &dyn PluginExecutor = &mock;
+        executor.load_plugin(&name, b"\0asm").await.unwrap();
+        executor.set_grants(&name, grants).await.unwrap();
+        assert!(run_once(executor, &name).await.unwrap().passed());
+        assert_eq!(executor.plugin_schema(&name).await.unwrap(), None);
+    }
+
     #[tokio::test]
     async fn a_mock_schema_provider() {
         let name = PluginName::new("file").unwrap();

@@ -373,4 +373,17 @@ mod tests {
         assert_eq!(redact_string(&mock, "pw=hunter2".into()), "pw=[REDACTED]");
         assert_eq!(redact_string(&mock, "clean".into()), "clean");
     }
+
+    #[test]
+    fn secrets_are_registered_through_the_port() {
+        let mut mock = MockRedactor::new();
+        mock.expect_register_secrets()
+            .withf(|values| values == ["s3cr3t-value".to_owned()])
+            .times(1)
+            .returning(|_| Ok(()));
+        let redactor: &dyn Redactor = &mock;
+        redactor
+            .register_secrets(&["s3cr3t-value".to_owned()])
+            .unwrap();
+    }
 }
