@@ -150,6 +150,10 @@ impl std::fmt::Debug for Redaction {
 
 impl Redaction {
     /// Builds a redactor; an invalid custom rule is an error that names it.
+    ///
+    /// # Errors
+    ///
+    /// A custom rule whose pattern does not compile, named in the error.
     pub fn new(config: RedactionConfig) -> Result<Self, RedactionConfigError> {
         Ok(Redaction {
             inner: Arc::new(Inner {
@@ -163,11 +167,19 @@ impl Redaction {
     }
 
     /// Registers a secret value; it (and its encoded forms) is redacted from now on.
+    ///
+    /// # Errors
+    ///
+    /// A value shorter than the configured minimum, or part of the redaction marker.
     pub fn register_secret(&self, value: &str) -> Result<(), RedactionConfigError> {
         self.register_secrets(&[value])
     }
 
     /// Registers several secrets at once (one automaton rebuild).
+    ///
+    /// # Errors
+    ///
+    /// As [`Redaction::register_secret`]; nothing is registered when any value is refused.
     pub fn register_secrets(&self, values: &[&str]) -> Result<(), RedactionConfigError> {
         let mut known = self.inner.known.write().unwrap_or_else(|e| e.into_inner());
         let next = known.with(values, self.inner.min_secret_len)?;

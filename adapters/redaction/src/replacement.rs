@@ -41,6 +41,10 @@ pub struct HmacKey {
 impl HmacKey {
     /// Wraps a key of at least [`MIN_HMAC_KEY_LEN`] bytes. Its id is the first 8 hex digits of the
     /// key's SHA-256, so tokens show which key made them and keys can be rotated.
+    ///
+    /// # Errors
+    ///
+    /// A key shorter than [`MIN_HMAC_KEY_LEN`] bytes.
     pub fn new(key: Vec<u8>) -> Result<Self, RedactionConfigError> {
         let key = Zeroizing::new(key);
         if key.len() < MIN_HMAC_KEY_LEN {
@@ -54,6 +58,10 @@ impl HmacKey {
     }
 
     /// Reads a key file; trailing newlines are part of no key and are removed.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read, or holds a key that is too short.
     pub fn from_file(path: &std::path::Path) -> Result<Self, RedactionConfigError> {
         let mut bytes = std::fs::read(path).map_err(|e| RedactionConfigError::HmacKeyFile {
             path: path.display().to_string(),

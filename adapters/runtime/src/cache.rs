@@ -61,6 +61,11 @@ impl CompilationCache {
     /// The directory must belong to this user and not be writable by group or others; every
     /// directory above it must belong to root or this user and not be writable by others unless
     /// sticky; none may be a symbolic link. These rules are checked again at every load.
+    ///
+    /// # Errors
+    ///
+    /// The directory cannot be created, or it (or a directory above it) fails the trust checks:
+    /// not ours, writable by others, or reached through a symlink.
     pub fn persistent(dir: impl Into<PathBuf>) -> Result<Arc<Self>, CacheError> {
         let dir = dir.into();
         let absolute = std::path::absolute(&dir).map_err(|e| CacheError {

@@ -272,6 +272,11 @@ impl Plugin {
     ///
     /// Gen 1 plugins answer from `schema()`; a null result there means "no schema". Gen 2 plugins
     /// carry the schema in their manifest.
+    ///
+    /// # Errors
+    ///
+    /// The plugin is closed, its schema export traps or times out, or returns something that is
+    /// not a JSON Schema (`invalid_result`).
     pub async fn schema(&self) -> Result<Option<ConfigSchema>, PluginError> {
         let schema = self
             .inner
@@ -309,6 +314,10 @@ impl Plugin {
     }
 
     /// Observes with `config` under the runtime's default timeout.
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::observe_until`].
     pub async fn observe(&self, config: &Config) -> Result<Evidence, PluginError> {
         self.observe_until(config, self.default_deadline()).await
     }
@@ -316,7 +325,14 @@ impl Plugin {
     /// Observes with `config` in a fresh instance, stopping it at `deadline`.
     ///
     /// The evidence is redacted before it is returned. Dropping the returned future stops the
-    /// guest as well.
+    /// guest as well. A plugin that reports a failed check returns `Ok` evidence; `Err` means the
+    /// observation could not be made.
+    ///
+    /// # Errors
+    ///
+    /// `timeout` past `deadline`; `plugin_execution_error` for a trap, `proc_exit`, a memory limit
+    /// or a null/out-of-bounds result; `invalid_result` for a result that does not decode; and
+    /// `plugin_load_error` once the plugin is closed. Every message is redacted.
     pub async fn observe_until(
         &self,
         config: &Config,
@@ -367,6 +383,10 @@ impl Plugin {
     /// Keeps up to `count` (at most [`MAX_WARM_INSTANCES`]) instances instantiated and initialised
     /// in advance; each is used once and the pool refills in the background. Returns how many are
     /// ready now.
+    ///
+    /// # Errors
+    ///
+    /// The plugin is closed, or no instance could be prepared (the first failure, redacted).
     pub async fn warm_pool(&self, count: usize) -> Result<usize, PluginError> {
         self.check_open()?;
         let target = count.min(MAX_WARM_INSTANCES);
