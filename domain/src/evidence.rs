@@ -1,11 +1,13 @@
 //! `Evidence`: what one observation of a plugin returns.
 
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error_detail::ErrorDetail;
+use crate::go_struct;
 use crate::timestamp::Timestamp;
+use crate::wire::go_json;
 
 /// The plugin's own verdict on an observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -49,40 +51,18 @@ pub struct ResultMetadata {
     pub duration_ns: i64,
 }
 
-impl<'de> serde::Deserialize<'de> for ResultMetadata {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MetadataVisitor;
-        impl<'de> serde::de::Visitor<'de> for MetadataVisitor {
-            type Value = ResultMetadata;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a metadata object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<ResultMetadata, A::Error> {
-                let mut out = ResultMetadata::default();
-                let fields = &[
-                    "start_time",
-                    "end_time",
-                    "sdk_version",
-                    "plugin_id",
-                    "duration_ns",
-                ];
-                crate::wire::visit_fields(map, fields, |field, map| {
-                    match field {
-                        0 => out.start_time = map.next_value()?,
-                        1 => out.end_time = map.next_value()?,
-                        2 => out.sdk_version = map.next_value()?,
-                        3 => out.plugin_id = map.next_value()?,
-                        _ => out.duration_ns = map.next_value::<Option<i64>>()?.unwrap_or_default(),
-                    }
-                    Ok(())
-                })?;
-                Ok(out)
-            }
-        }
-        deserializer.deserialize_map(MetadataVisitor)
+go_struct!(ResultMetadata {
+    "start_time" => start_time with go_json::decode_present,
+    "end_time" => end_time with go_json::decode_present,
+    "sdk_version" => sdk_version with go_json::decode_present,
+    "plugin_id" => plugin_id with go_json::decode_present,
+    "duration_ns" => duration_ns,
+});
+
+/// Reads Go's `abi.RunMetadata` by Go's rules.
+impl<'de> Deserialize<'de> for ResultMetadata {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        go_json::deserialize(deserializer)
     }
 }
 

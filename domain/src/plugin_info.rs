@@ -3,15 +3,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::grants::GrantSet;
+use crate::plugin_name::PluginName;
 
 /// A plugin's identity and declared capabilities, whichever ABI generation described it.
 ///
 /// Declared capabilities are a request, not a grant: what a plugin may actually touch is decided by
 /// the grants the host was given for it.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PluginInfo {
     /// Plugin name.
-    pub name: String,
+    pub name: PluginName,
     /// Plugin version.
     pub version: String,
     /// One-line description.

@@ -36,7 +36,7 @@ pub use exec::{ExecGrant, ExecPattern};
 pub use exec_env::is_hijack_variable;
 pub use fs::{FsAccess, FsGrant};
 pub use host::{HostPattern, RequestedHost, canonical_ip, parse_ip_literal};
-pub(crate) use json::GRANT_SET_SHAPE;
+pub(crate) use json::WireGrantSet;
 pub use network::{NetworkGrant, PortRange};
 pub use path::{PathPattern, normalize_path};
 pub use risk::{RiskFactor, RiskLevel, RiskReport};
