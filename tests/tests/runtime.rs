@@ -361,7 +361,10 @@ async fn the_runtime_is_a_plugin_executor() {
         .load_plugin(&name, &PluginWat::echo(Gen::One).wasm())
         .await
         .unwrap();
-    assert_eq!(executor.describe(&name).await.unwrap().name.as_str(), "echo");
+    assert_eq!(
+        executor.describe(&name).await.unwrap().name.as_str(),
+        "echo"
+    );
     assert!(executor.schema(&name).await.unwrap().is_some());
     let evidence = executor
         .observe(
