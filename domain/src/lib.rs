@@ -24,7 +24,7 @@ pub mod wire;
 
 pub use config::{Config, ConfigError};
 pub use error_detail::{ErrorDetail, ErrorType};
-pub use evidence::{Evidence, EvidenceStatus, ResultMetadata};
+pub use evidence::{Evidence, EvidenceStatus, Outcome, ResultMetadata};
 pub use grants::{AccessRequest, GrantParseError, GrantSet, RiskFactor, RiskLevel, RiskReport};
 pub use manifest::PluginManifest;
 pub use plugin_error::{PluginError, PluginErrorCode};

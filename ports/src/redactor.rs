@@ -5,7 +5,7 @@
 //! the runtime and the report writers hide the same things the same way.
 
 use reglet_domain::{
-    ConfigSchema, ErrorDetail, Evidence, GrantSet, PluginError, PluginInfo, PluginName,
+    ConfigSchema, ErrorDetail, Evidence, GrantSet, Outcome, PluginError, PluginInfo, PluginName,
 };
 use serde_json::Value;
 
@@ -91,11 +91,10 @@ pub trait Redactor: Send + Sync {
                     }
                 }
                 Err(e) => {
-                    evidence.status = reglet_domain::EvidenceStatus::Error;
-                    evidence.error = Some(ErrorDetail::new(
+                    evidence.outcome = Outcome::Error(Some(ErrorDetail::new(
                         reglet_domain::ErrorType::Internal,
                         format!("evidence data was dropped because it could not be redacted: {e}"),
-                    ));
+                    )));
                 }
             }
         }
@@ -105,7 +104,7 @@ pub trait Redactor: Send + Sync {
         {
             self.redact_in_place(text);
         }
-        if let Some(error) = &mut evidence.error {
+        if let Outcome::Error(Some(error)) = &mut evidence.outcome {
             self.redact_error_detail(error);
         }
         if let Some(metadata) = &mut evidence.metadata {
@@ -292,10 +291,10 @@ mod tests {
             !text.contains("hunter2") && !text.contains("plain"),
             "{text}"
         );
-        assert_eq!(evidence.status, EvidenceStatus::Error);
+        assert_eq!(evidence.status(), EvidenceStatus::Error);
+        let wrapped = evidence.error_detail().unwrap().wrapped.clone().unwrap();
         let data = evidence.data.unwrap();
         assert_eq!(data["k"], "[REDACTED]");
-        let wrapped = evidence.error.unwrap().wrapped.unwrap();
         assert_eq!(wrapped.details.unwrap()["password"], "[REDACTED]");
         assert_eq!(wrapped.stack.unwrap(), b"at [REDACTED]()");
     }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use super::DecodeError;
 use super::go_json::{self, GoDecode};
 use crate::error_detail::ErrorDetail;
-use crate::evidence::{Evidence, EvidenceStatus};
+use crate::evidence::{Evidence, EvidenceStatus, Outcome};
 use crate::go_struct;
 use crate::grants::GrantSet;
 use crate::plugin_info::PluginInfo;
@@ -33,21 +33,26 @@ go_struct!(WireEvidence {
 
 /// Decodes a Gen 1 Evidence document (`observe`'s result).
 ///
-/// `Status: false` with an `Error` means the check could not run and becomes
-/// [`EvidenceStatus::Error`]; without an `Error` it is a plain [`EvidenceStatus::Failure`].
+/// `Status: false` with an `Error` means the check could not run and becomes [`Outcome::Error`];
+/// without an `Error` it is a plain [`Outcome::Failure`]. An `Error` beside `Status: true` is an
+/// error too ([`Outcome::from_wire`]).
+///
+/// # Errors
+///
+/// A [`DecodeError`] when `bytes` are not UTF-8 JSON or a key holds a value of the wrong type
+/// (the reason names the key).
 pub fn decode_evidence(bytes: &[u8]) -> Result<Evidence, DecodeError> {
     let wire: WireEvidence = go_json::from_slice("evidence", bytes)?;
-    let status = match (wire.status, &wire.error) {
-        (true, _) => EvidenceStatus::Success,
-        (false, Some(_)) => EvidenceStatus::Error,
-        (false, None) => EvidenceStatus::Failure,
+    let status = match wire.status {
+        true => EvidenceStatus::Success,
+        false if wire.error.is_some() => EvidenceStatus::Error,
+        false => EvidenceStatus::Failure,
     };
     Ok(Evidence {
-        status,
+        outcome: Outcome::from_wire(status, wire.error),
         data: wire.data,
         timestamp: wire.timestamp,
         raw: wire.raw,
-        error: wire.error,
         message: None,
         metadata: None,
     })
@@ -60,8 +65,8 @@ pub fn encode_evidence(evidence: &Evidence) -> Value {
         .map(|ts| ts.to_string())
         .unwrap_or_else(|| "0001-01-01T00:00:00Z".to_owned());
     json!({
-        "Status": evidence.status == EvidenceStatus::Success,
-        "Error": evidence.error,
+        "Status": evidence.passed(),
+        "Error": evidence.error_detail(),
         "Timestamp": timestamp,
         "Data": evidence.data,
         "Raw": evidence.raw,
@@ -225,8 +230,8 @@ mod tests {
     #[test]
     fn status_false_with_error_is_an_error() {
         let evidence = decode_evidence(DNS_ERROR.as_bytes()).unwrap();
-        assert_eq!(evidence.status, EvidenceStatus::Error);
-        let error = evidence.error.unwrap();
+        assert_eq!(evidence.status(), EvidenceStatus::Error);
+        let error = evidence.error_detail().cloned().unwrap();
         assert_eq!(error.kind, ErrorType::Network);
         assert!(error.is_not_found);
         assert_eq!(evidence.data.unwrap()["query_time_ms"], 12);
@@ -235,7 +240,7 @@ mod tests {
     #[test]
     fn status_false_without_error_is_a_failure() {
         let evidence = decode_evidence(br#"{"Status":false,"Data":{"x":1}}"#).unwrap();
-        assert_eq!(evidence.status, EvidenceStatus::Failure);
+        assert_eq!(evidence.status(), EvidenceStatus::Failure);
     }
 
     #[test]
@@ -250,7 +255,7 @@ mod tests {
     #[test]
     fn missing_keys_take_zero_values() {
         let evidence = decode_evidence(b"{}").unwrap();
-        assert_eq!(evidence.status, EvidenceStatus::Failure);
+        assert_eq!(evidence.status(), EvidenceStatus::Failure);
         assert_eq!(evidence.data, None);
         let encoded = encode_evidence(&evidence);
         assert_eq!(encoded["Timestamp"], "0001-01-01T00:00:00Z");

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::DecodeError;
 use super::go_json;
 use crate::error_detail::ErrorDetail;
-use crate::evidence::{Evidence, EvidenceStatus, ResultMetadata};
+use crate::evidence::{Evidence, EvidenceStatus, Outcome, ResultMetadata};
 use crate::go_struct;
 use crate::manifest::PluginManifest;
 use crate::timestamp::Timestamp;
@@ -41,7 +41,13 @@ go_struct!(WireResult {
 /// Decodes a Gen 2 Result document (`_observe`'s result).
 ///
 /// A missing status is read as `error` when an error is attached and `failure` otherwise (Go's zero
-/// value is never "success"); an unknown status string is an error that names it.
+/// value is never "success"); an attached error makes any status an error
+/// ([`Outcome::from_wire`]).
+///
+/// # Errors
+///
+/// A [`DecodeError`] when `bytes` are not UTF-8 JSON, a key holds a value of the wrong type (the
+/// reason names the key), or the status is not `success`, `failure` or `error` (it names it).
 pub fn decode_result(bytes: &[u8]) -> Result<Evidence, DecodeError> {
     let wire: WireResult = go_json::from_slice("result", bytes)?;
     let status = match wire.status.as_str() {
@@ -60,11 +66,10 @@ pub fn decode_result(bytes: &[u8]) -> Result<Evidence, DecodeError> {
         }
     };
     Ok(Evidence {
-        status,
+        outcome: Outcome::from_wire(status, wire.error),
         data: wire.data,
         timestamp: wire.timestamp,
         raw: wire.raw,
-        error: wire.error,
         message: wire.message.filter(|m| !m.is_empty()),
         metadata: wire.metadata,
     })
@@ -80,8 +85,8 @@ pub fn encode_result(evidence: &Evidence) -> Value {
         })),
         data: evidence.data.clone().filter(|d| !d.is_empty()),
         metadata: evidence.metadata.clone(),
-        error: evidence.error.clone(),
-        status: evidence.status.as_str().to_owned(),
+        error: evidence.error_detail().cloned(),
+        status: evidence.status().as_str().to_owned(),
         message: evidence.message.clone(),
         raw: evidence.raw.clone(),
     };
@@ -123,10 +128,13 @@ mod tests {
     fn statuses_map_to_the_internal_model() {
         assert!(decode_result(SUCCESS.as_bytes()).unwrap().passed());
         let error = decode_result(ERROR.as_bytes()).unwrap();
-        assert_eq!(error.status, EvidenceStatus::Error);
-        assert_eq!(error.error.unwrap().details.unwrap()["field"], "hostname");
+        assert_eq!(error.status(), EvidenceStatus::Error);
+        assert_eq!(
+            error.error_detail().cloned().unwrap().details.unwrap()["field"],
+            "hostname"
+        );
         let failure = decode_result(br#"{"status":"failure","message":"no"}"#).unwrap();
-        assert_eq!(failure.status, EvidenceStatus::Failure);
+        assert_eq!(failure.status(), EvidenceStatus::Failure);
         assert_eq!(failure.message.as_deref(), Some("no"));
     }
 

@@ -90,7 +90,7 @@ mod tests {
             .filter_map(|(generation, input, want)| {
                 let got = Evidence::decode(*generation, input.as_bytes())
                     .unwrap()
-                    .status;
+                    .status();
                 (got != *want).then(|| format!("{generation} {input}: {got:?}, Go reads {want:?}"))
             })
             .collect();
