@@ -33,6 +33,10 @@ pub struct PluginInfo {
 
 impl PluginInfo {
     /// Decodes the result of Gen 1 `describe`.
+    ///
+    /// # Errors
+    ///
+    /// See [`crate::wire::gen1::decode_plugin_info`].
     pub fn decode_gen1(bytes: &[u8]) -> Result<Self, crate::DecodeError> {
         crate::wire::gen1::decode_plugin_info(bytes)
     }

@@ -76,6 +76,10 @@ pub fn decode_result(bytes: &[u8]) -> Result<Evidence, DecodeError> {
 }
 
 /// Encodes Evidence as the Gen 2 SDK marshals a Result (empty fields omitted).
+///
+/// # Panics
+///
+/// Never: the Go zero time is valid RFC 3339 and a Result always serialises.
 pub fn encode_result(evidence: &Evidence) -> Value {
     let wire = WireResult {
         timestamp: Some(evidence.timestamp.unwrap_or_else(|| {
