@@ -51,6 +51,10 @@ impl Config {
     }
 
     /// Wraps a JSON object.
+    ///
+    /// # Panics
+    ///
+    /// Never: a JSON map always serialises.
     pub fn new(values: Map<String, Value>) -> Self {
         let json = serde_json::to_vec(&values).expect("a JSON map always serialises");
         Config {
@@ -60,6 +64,10 @@ impl Config {
     }
 
     /// Accepts an object, or `null` as an empty config; anything else is an error.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming what was found when `value` is neither an object nor `null`.
     pub fn from_value(value: Value) -> Result<Self, ConfigError> {
         match value {
             Value::Object(map) => Ok(Config::new(map)),

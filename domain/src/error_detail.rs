@@ -7,7 +7,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::wire::null_as_default;
+use crate::go_struct;
+use crate::wire::go_json::{self, GoDecode};
 
 /// The category of an [`ErrorDetail`] (its `type` key on the wire).
 ///
@@ -88,10 +89,20 @@ impl Serialize for ErrorType {
     }
 }
 
+/// Reads the wire spelling; `null` is [`ErrorType::Unspecified`].
 impl<'de> Deserialize<'de> for ErrorType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text: String = null_as_default(deserializer)?;
-        Ok(ErrorType::parse(&text))
+        go_json::deserialize(deserializer)
+    }
+}
+
+/// A Go string: `null` leaves the type as it was.
+impl GoDecode for ErrorType {
+    fn go_decode<'de, D: Deserializer<'de>>(&mut self, deserializer: D) -> Result<(), D::Error> {
+        if let Some(text) = Option::<String>::deserialize(deserializer)? {
+            *self = ErrorType::parse(&text);
+        }
+        Ok(())
     }
 }
 
@@ -129,59 +140,39 @@ pub struct ErrorDetail {
     pub details: Option<Map<String, Value>>,
 }
 
-const ERROR_DETAIL_FIELDS: &[&str] = &[
-    "message",
-    "type",
-    "code",
-    "is_timeout",
-    "is_not_found",
-    "wrapped",
-    "stack",
-    "details",
-];
+go_struct!(ErrorDetail {
+    "message" => message,
+    "type" => kind,
+    "code" => code,
+    "is_timeout" => is_timeout,
+    "is_not_found" => is_not_found,
+    "wrapped" => wrapped,
+    "stack" => stack with decode_stack,
+    "details" => details,
+});
 
+/// Reads an ErrorDetail object by Go's rules.
 impl<'de> Deserialize<'de> for ErrorDetail {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct DetailVisitor;
-        impl<'de> serde::de::Visitor<'de> for DetailVisitor {
-            type Value = ErrorDetail;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an error detail object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<ErrorDetail, A::Error> {
-                let mut out = ErrorDetail::default();
-                crate::wire::visit_fields(map, ERROR_DETAIL_FIELDS, |field, map| {
-                    match field {
-                        0 => out.message = map.next_value::<Option<String>>()?.unwrap_or_default(),
-                        1 => out.kind = map.next_value()?,
-                        2 => out.code = map.next_value::<Option<String>>()?.unwrap_or_default(),
-                        3 => out.is_timeout = map.next_value::<Option<bool>>()?.unwrap_or_default(),
-                        4 => {
-                            out.is_not_found = map.next_value::<Option<bool>>()?.unwrap_or_default()
-                        }
-                        5 => out.wrapped = map.next_value()?,
-                        6 => out.stack = map.next_value::<Stack>()?.0,
-                        _ => out.details = map.next_value()?,
-                    }
-                    Ok(())
-                })?;
-                Ok(out)
-            }
-        }
-        deserializer.deserialize_map(DetailVisitor)
+        go_json::deserialize(deserializer)
     }
 }
 
-/// The base64 `stack` field.
-struct Stack(Option<Vec<u8>>);
-
-impl<'de> Deserialize<'de> for Stack {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        stack_from_base64(deserializer).map(Stack)
-    }
+/// Go's `[]byte`: base64 text, `null` for nil. An empty stack is kept as none, as it is omitted.
+fn decode_stack<'de, D: Deserializer<'de>>(
+    stack: &mut Option<Vec<u8>>,
+    deserializer: D,
+) -> Result<(), D::Error> {
+    *stack = match Option::<String>::deserialize(deserializer)? {
+        None => None,
+        Some(text) if text.is_empty() => None,
+        Some(text) => Some(
+            BASE64
+                .decode(text.as_bytes())
+                .map_err(|err| serde::de::Error::custom(format!("stack is not base64: {err}")))?,
+        ),
+    };
+    Ok(())
 }
 
 fn is_false(value: &bool) -> bool {
@@ -192,18 +183,6 @@ fn stack_to_base64<S: Serializer>(stack: &Option<Vec<u8>>, s: S) -> Result<S::Ok
     match stack {
         Some(bytes) => s.serialize_str(&BASE64.encode(bytes)),
         None => s.serialize_none(),
-    }
-}
-
-fn stack_from_base64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-    let text: Option<String> = Option::deserialize(d)?;
-    match text {
-        None => Ok(None),
-        Some(text) if text.is_empty() => Ok(None),
-        Some(text) => BASE64
-            .decode(text.as_bytes())
-            .map(Some)
-            .map_err(|err| serde::de::Error::custom(format!("stack is not base64: {err}"))),
     }
 }
 
@@ -235,15 +214,14 @@ impl ErrorDetail {
         self
     }
 
-    /// Decodes an ErrorDetail object with Go's key rules.
+    /// Decodes an ErrorDetail object with Go's rules.
+    ///
+    /// # Errors
+    ///
+    /// A [`crate::DecodeError`] naming the key whose value has the wrong type, or a `stack` that
+    /// is not base64.
     pub fn from_json_value(value: Value) -> Result<Self, crate::DecodeError> {
-        serde_path_to_error::deserialize(value).map_err(|err| {
-            let path = err.path().to_string();
-            crate::DecodeError::new(
-                "error detail",
-                format!("key {path:?}: {}", err.into_inner()),
-            )
-        })
+        go_json::from_value("error detail", value)
     }
 }
 

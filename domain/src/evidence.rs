@@ -1,11 +1,13 @@
 //! `Evidence`: what one observation of a plugin returns.
 
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error_detail::ErrorDetail;
+use crate::go_struct;
 use crate::timestamp::Timestamp;
+use crate::wire::go_json;
 
 /// The plugin's own verdict on an observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -49,60 +51,81 @@ pub struct ResultMetadata {
     pub duration_ns: i64,
 }
 
-impl<'de> serde::Deserialize<'de> for ResultMetadata {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MetadataVisitor;
-        impl<'de> serde::de::Visitor<'de> for MetadataVisitor {
-            type Value = ResultMetadata;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a metadata object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<ResultMetadata, A::Error> {
-                let mut out = ResultMetadata::default();
-                let fields = &[
-                    "start_time",
-                    "end_time",
-                    "sdk_version",
-                    "plugin_id",
-                    "duration_ns",
-                ];
-                crate::wire::visit_fields(map, fields, |field, map| {
-                    match field {
-                        0 => out.start_time = map.next_value()?,
-                        1 => out.end_time = map.next_value()?,
-                        2 => out.sdk_version = map.next_value()?,
-                        3 => out.plugin_id = map.next_value()?,
-                        _ => out.duration_ns = map.next_value::<Option<i64>>()?.unwrap_or_default(),
-                    }
-                    Ok(())
-                })?;
-                Ok(out)
-            }
+go_struct!(ResultMetadata {
+    "start_time" => start_time with go_json::decode_present,
+    "end_time" => end_time with go_json::decode_present,
+    "sdk_version" => sdk_version with go_json::decode_present,
+    "plugin_id" => plugin_id with go_json::decode_present,
+    "duration_ns" => duration_ns,
+});
+
+/// Reads Go's `abi.RunMetadata` by Go's rules.
+impl<'de> Deserialize<'de> for ResultMetadata {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        go_json::deserialize(deserializer)
+    }
+}
+
+/// What the plugin concluded about a check: one value, so a verdict and an error cannot disagree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The check ran and the plugin found what it looked for.
+    Success,
+    /// The check ran and the plugin's own condition did not hold.
+    Failure,
+    /// The check could not be carried out, with the plugin's error when it gave one (a Gen 2
+    /// result may say `"error"` without detail).
+    Error(Option<ErrorDetail>),
+}
+
+impl Outcome {
+    /// The verdict without the detail.
+    pub fn status(&self) -> EvidenceStatus {
+        match self {
+            Outcome::Success => EvidenceStatus::Success,
+            Outcome::Failure => EvidenceStatus::Failure,
+            Outcome::Error(_) => EvidenceStatus::Error,
         }
-        deserializer.deserialize_map(MetadataVisitor)
+    }
+
+    /// The plugin's error, when the check could not be carried out and it said why.
+    pub fn error(&self) -> Option<&ErrorDetail> {
+        match self {
+            Outcome::Error(detail) => detail.as_ref(),
+            Outcome::Success | Outcome::Failure => None,
+        }
+    }
+
+    /// Reads a wire verdict with the error the document carried: an attached error means the
+    /// check could not be carried out, whatever the verdict says (Reglet would report such a
+    /// check as passed or failed and hide that it was broken).
+    pub fn from_wire(status: EvidenceStatus, error: Option<ErrorDetail>) -> Self {
+        match (status, error) {
+            (_, Some(detail)) => Outcome::Error(Some(detail)),
+            (EvidenceStatus::Success, None) => Outcome::Success,
+            (EvidenceStatus::Failure, None) => Outcome::Failure,
+            (EvidenceStatus::Error, None) => Outcome::Error(None),
+        }
     }
 }
 
 /// The result of one observation, whatever ABI generation produced it.
 ///
-/// `data` holds the free-form evidence that `expect` expressions read as `data.*`. `error` carries
-/// the plugin's structured error when the check could not be performed. `message` and `metadata`
-/// exist only in Gen 2 results and are kept so nothing a plugin says is lost.
+/// `outcome` is the plugin's verdict, with its structured error when the check could not be
+/// performed. `data` holds the free-form evidence that `expect` expressions read as `data.*`; it
+/// sits beside the outcome because a plugin sends data with any verdict (a failed DNS lookup still
+/// reports the name it asked for). `message` and `metadata` exist only in Gen 2 results and are
+/// kept so nothing a plugin says is lost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
-    /// The plugin's verdict.
-    pub status: EvidenceStatus,
+    /// The plugin's verdict, and its error when the check could not be carried out.
+    pub outcome: Outcome,
     /// Free-form evidence; `None` when the plugin sent none.
     pub data: Option<Map<String, Value>>,
     /// When the observation was made; `None` when the plugin did not say.
     pub timestamp: Option<Timestamp>,
     /// Optional raw text.
     pub raw: Option<String>,
-    /// The plugin's error, if the check failed to run.
-    pub error: Option<ErrorDetail>,
     /// A human-readable summary (Gen 2).
     pub message: Option<String>,
     /// Timing metadata (Gen 2).
@@ -110,46 +133,76 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// Evidence with the given outcome and nothing else, stamped now.
+    pub fn new(outcome: Outcome) -> Self {
+        Evidence {
+            outcome,
+            data: None,
+            timestamp: Some(Timestamp::now()),
+            raw: None,
+            message: None,
+            metadata: None,
+        }
+    }
+
     /// A successful observation with the given data, stamped now.
     pub fn success(data: Map<String, Value>) -> Self {
         Evidence {
-            status: EvidenceStatus::Success,
             data: Some(data),
-            timestamp: Some(Timestamp::now()),
-            raw: None,
-            error: None,
-            message: None,
-            metadata: None,
+            ..Evidence::new(Outcome::Success)
         }
     }
 
     /// A failed check (the plugin's condition did not hold) with the given data, stamped now.
     pub fn failure(data: Map<String, Value>) -> Self {
         Evidence {
-            status: EvidenceStatus::Failure,
-            ..Evidence::success(data)
+            data: Some(data),
+            ..Evidence::new(Outcome::Failure)
         }
     }
 
     /// An observation that could not be carried out, stamped now.
     pub fn error(error: ErrorDetail) -> Self {
-        Evidence {
-            status: EvidenceStatus::Error,
-            data: None,
-            timestamp: Some(Timestamp::now()),
-            raw: None,
-            error: Some(error),
-            message: None,
-            metadata: None,
-        }
+        Evidence::new(Outcome::Error(Some(error)))
+    }
+
+    /// The plugin's verdict.
+    pub fn status(&self) -> EvidenceStatus {
+        self.outcome.status()
+    }
+
+    /// The plugin's error, when the check could not be carried out and it said why.
+    pub fn error_detail(&self) -> Option<&ErrorDetail> {
+        self.outcome.error()
     }
 
     /// True when the plugin's verdict is success (Gen 1's boolean `Status`).
     pub fn passed(&self) -> bool {
-        self.status == EvidenceStatus::Success
+        self.outcome == Outcome::Success
     }
 
-    /// Decodes a document in the given generation's wire format.
+    /// Decodes a document in the given generation's wire format, by Go's rules.
+    ///
+    /// ```
+    /// use reglet_domain::{AbiGeneration, Evidence, EvidenceStatus};
+    ///
+    /// // A Gen 2 result: the last of the two status keys wins (`ſ` folds to `s`, as in Go).
+    /// let doc = r#"{"status":"success","ſtatus":"failure","data":{"open":true}}"#;
+    /// let evidence = Evidence::decode(AbiGeneration::Gen2, doc.as_bytes()).unwrap();
+    /// assert_eq!(evidence.status(), EvidenceStatus::Failure);
+    /// assert_eq!(evidence.data.unwrap()["open"], true);
+    ///
+    /// // A Gen 1 Evidence that carries an error could not run: an error, not a failure.
+    /// let doc = br#"{"Status":false,"Error":{"message":"no such host","type":"network"}}"#;
+    /// let evidence = Evidence::decode(AbiGeneration::Gen1, doc).unwrap();
+    /// assert_eq!(evidence.error_detail().unwrap().message, "no such host");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`crate::DecodeError`] when `bytes` are not UTF-8 JSON, a key holds a value of the wrong
+    /// type (the reason names the key), or a Gen 2 status is not one of `success`, `failure` and
+    /// `error`.
     pub fn decode(
         generation: crate::AbiGeneration,
         bytes: &[u8],
@@ -173,10 +226,10 @@ impl Evidence {
 impl Serialize for Evidence {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("status", &self.status())?;
         map.serialize_entry("timestamp", &self.timestamp)?;
         map.serialize_entry("data", &self.data)?;
-        map.serialize_entry("error", &self.error)?;
+        map.serialize_entry("error", &self.error_detail())?;
         if let Some(raw) = &self.raw {
             map.serialize_entry("raw", raw)?;
         }
@@ -187,5 +240,53 @@ impl Serialize for Evidence {
             map.serialize_entry("metadata", metadata)?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AbiGeneration;
+    use crate::error_detail::ErrorType;
+    use EvidenceStatus::*;
+
+    #[test]
+    fn a_wire_verdict_and_its_error_make_one_outcome() {
+        let detail = ErrorDetail::new(ErrorType::Network, "refused");
+        let cases = [
+            (Success, None, Outcome::Success),
+            (Failure, None, Outcome::Failure),
+            (Error, None, Outcome::Error(None)),
+            (Success, Some(&detail), Outcome::Error(Some(detail.clone()))),
+            (Failure, Some(&detail), Outcome::Error(Some(detail.clone()))),
+            (Error, Some(&detail), Outcome::Error(Some(detail.clone()))),
+        ];
+        for (status, error, want) in cases {
+            let outcome = Outcome::from_wire(status, error.cloned());
+            assert_eq!(outcome, want, "{status:?} with {error:?}");
+            assert_eq!(outcome.error(), error);
+        }
+    }
+
+    #[test]
+    fn both_wire_shapes_carry_the_outcome() {
+        let detail = ErrorDetail::new(ErrorType::Timeout, "slow");
+        for (outcome, gen1_status, gen2_status) in [
+            (Outcome::Success, true, "success"),
+            (Outcome::Failure, false, "failure"),
+            (Outcome::Error(Some(detail.clone())), false, "error"),
+            (Outcome::Error(None), false, "error"),
+        ] {
+            let evidence = Evidence::new(outcome.clone());
+            let gen1 = evidence.encode(AbiGeneration::Gen1);
+            let gen2 = evidence.encode(AbiGeneration::Gen2);
+            assert_eq!(gen1["Status"], gen1_status, "{outcome:?}");
+            assert_eq!(gen2["status"], gen2_status, "{outcome:?}");
+            let error = serde_json::to_value(outcome.error()).unwrap();
+            assert_eq!(gen1["Error"], error, "{outcome:?}");
+            assert_eq!(gen2.get("error").cloned().unwrap_or_default(), error);
+            let again = Evidence::decode(AbiGeneration::Gen2, gen2.to_string().as_bytes());
+            assert_eq!(again.unwrap().outcome, outcome);
+        }
     }
 }

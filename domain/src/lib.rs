@@ -5,9 +5,13 @@
 //! decision worth knowing first: **one internal model, several wire codecs**. Reglet plugins speak
 //! two ABI generations (Gen 1 with Go's capitalised keys and a boolean status, Gen 2 with lower-case
 //! keys and a string status); both decode into the same [`Evidence`], [`PluginInfo`] and
-//! [`GrantSet`], and the codecs in [`wire`] are the only place that knows the difference.
+//! [`GrantSet`], and the codecs in [`wire`] are the only place that knows the difference. Every
+//! document is read exactly as Go's `encoding/json` reads it, by one mechanism,
+//! [`wire::go_json`]. Values keep their invariants in their types: an [`Evidence`] holds one
+//! [`Outcome`], so its verdict and its error cannot disagree, and a [`PluginName`] is always valid.
 
 #![deny(missing_docs)]
+#![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 
 pub mod config;
 pub mod error_detail;
@@ -24,7 +28,7 @@ pub mod wire;
 
 pub use config::{Config, ConfigError};
 pub use error_detail::{ErrorDetail, ErrorType};
-pub use evidence::{Evidence, EvidenceStatus, ResultMetadata};
+pub use evidence::{Evidence, EvidenceStatus, Outcome, ResultMetadata};
 pub use grants::{AccessRequest, GrantParseError, GrantSet, RiskFactor, RiskLevel, RiskReport};
 pub use manifest::PluginManifest;
 pub use plugin_error::{PluginError, PluginErrorCode};

@@ -2,133 +2,175 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::grants::{GRANT_SET_SHAPE, GrantSet};
+use crate::go_struct;
+use crate::grants::{GrantSet, WireGrantSet};
 use crate::plugin_info::PluginInfo;
+use crate::plugin_name::PluginName;
 use crate::schema::ConfigSchema;
-use crate::wire::{LEAF, Shape, null_as_default};
-
-pub(crate) static MANIFEST_SHAPE: Shape = Shape::Object(&[
-    ("services", &SERVICES_SHAPE),
-    ("name", &LEAF),
-    ("version", &LEAF),
-    ("description", &LEAF),
-    ("sdk_version", &LEAF),
-    ("min_host_version", &LEAF),
-    ("config_schema", &LEAF),
-    ("capabilities", &GRANT_SET_SHAPE),
-]);
-static SERVICES_SHAPE: Shape = Shape::MapOf(&SERVICE_SHAPE);
-static SERVICE_SHAPE: Shape = Shape::Object(&[
-    ("name", &LEAF),
-    ("description", &LEAF),
-    ("operations", &OPERATIONS_SHAPE),
-]);
-static OPERATIONS_SHAPE: Shape = Shape::ListOf(&OPERATION_SHAPE);
-static OPERATION_SHAPE: Shape = Shape::Object(&[
-    ("name", &LEAF),
-    ("description", &LEAF),
-    ("input_fields", &LEAF),
-    ("output_schema", &LEAF),
-    ("examples", &EXAMPLES_SHAPE),
-]);
-static EXAMPLES_SHAPE: Shape = Shape::ListOf(&EXAMPLE_SHAPE);
-static EXAMPLE_SHAPE: Shape = Shape::Object(&[
-    ("name", &LEAF),
-    ("description", &LEAF),
-    ("input", &LEAF),
-    ("expected_output", &LEAF),
-    ("expected_error", &LEAF),
-]);
+use crate::wire::DecodeError;
+use crate::wire::go_json;
 
 /// A Gen 2 plugin's manifest: identity, services, config schema and declared capabilities.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PluginManifest {
     /// Services by name.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub services: BTreeMap<String, Service>,
-    /// Plugin name.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub name: String,
+    /// Plugin name, validated.
+    pub name: PluginName,
     /// Plugin version.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub version: String,
     /// One-line description.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub description: String,
     /// The SDK version that built the plugin.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub sdk_version: String,
     /// The oldest host the plugin claims to support.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_host_version: Option<String>,
     /// The JSON Schema of the plugin's config (`{}` when it defines none).
-    #[serde(default)]
     pub config_schema: Value,
     /// What the plugin says it needs. Declared, never granted by itself.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub capabilities: GrantSet,
 }
 
 /// One service of a Gen 2 plugin.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Service {
     /// Service name.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     /// What the service does.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub description: String,
     /// Its operations.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub operations: Vec<Operation>,
 }
 
 /// One operation of a service.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Operation {
     /// Operation name (snake case).
-    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     /// What it does.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub description: String,
     /// The config fields it reads.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_fields: Option<Vec<String>>,
     /// JSON Schema of its output.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<Value>,
     /// Worked examples.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub examples: Option<Vec<Example>>,
 }
 
 /// A worked example of an operation.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Example {
     /// Example name.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     /// What it shows.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The config given.
-    #[serde(default)]
     pub input: Value,
     /// The output expected.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_output: Option<Value>,
     /// The error expected.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_error: Option<String>,
 }
 
+/// `abi.Manifest` as the plugin sent it, before its name and capabilities are validated.
+#[derive(Default)]
+struct WireManifest {
+    services: BTreeMap<String, Service>,
+    name: String,
+    version: String,
+    description: String,
+    sdk_version: String,
+    min_host_version: Option<String>,
+    config_schema: Value,
+    capabilities: WireGrantSet,
+}
+
+go_struct!(WireManifest {
+    "services" => services,
+    "name" => name,
+    "version" => version,
+    "description" => description,
+    "sdk_version" => sdk_version,
+    "min_host_version" => min_host_version with go_json::decode_present,
+    "config_schema" => config_schema,
+    "capabilities" => capabilities,
+});
+
+impl WireManifest {
+    fn validate(self) -> Result<PluginManifest, DecodeError> {
+        let name = PluginName::new(&self.name)
+            .map_err(|e| DecodeError::new("manifest", format!("key \"name\": {e}")))?;
+        let capabilities = self
+            .capabilities
+            .into_grants()
+            .map_err(|e| DecodeError::new("manifest", format!("key \"capabilities\": {e}")))?;
+        Ok(PluginManifest {
+            services: self.services,
+            name,
+            version: self.version,
+            description: self.description,
+            sdk_version: self.sdk_version,
+            min_host_version: self.min_host_version,
+            config_schema: self.config_schema,
+            capabilities,
+        })
+    }
+}
+
+/// Decodes a `_manifest` result by Go's rules, then validates the name and the capabilities.
+pub(crate) fn decode(bytes: &[u8]) -> Result<PluginManifest, DecodeError> {
+    go_json::from_slice::<WireManifest>("manifest", bytes)?.validate()
+}
+
+/// Reads a Manifest by Go's rules and validates it like [`PluginManifest::decode`].
+impl<'de> Deserialize<'de> for PluginManifest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        go_json::deserialize::<WireManifest, D>(deserializer)?
+            .validate()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+go_struct!(Service {
+    "name" => name,
+    "description" => description,
+    "operations" => operations,
+});
+
+go_struct!(Operation {
+    "name" => name,
+    "description" => description,
+    "input_fields" => input_fields,
+    "output_schema" => output_schema,
+    "examples" => examples,
+});
+
+go_struct!(Example {
+    "name" => name,
+    "description" => description with go_json::decode_present,
+    "input" => input,
+    "expected_output" => expected_output,
+    "expected_error" => expected_error with go_json::decode_present,
+});
+
 impl PluginManifest {
-    /// Decodes a `_manifest` result with Go's key rules.
-    pub fn decode(bytes: &[u8]) -> Result<Self, crate::DecodeError> {
+    /// Decodes a `_manifest` result with Go's rules.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when `bytes` are not a JSON object of the Manifest's shape, when a
+    /// declared capability does not parse, or when the name is not a valid [`PluginName`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         crate::wire::gen2::decode_manifest(bytes)
     }
 

@@ -3,15 +3,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::grants::GrantSet;
+use crate::plugin_name::PluginName;
 
 /// A plugin's identity and declared capabilities, whichever ABI generation described it.
 ///
 /// Declared capabilities are a request, not a grant: what a plugin may actually touch is decided by
 /// the grants the host was given for it.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PluginInfo {
     /// Plugin name.
-    pub name: String,
+    pub name: PluginName,
     /// Plugin version.
     pub version: String,
     /// One-line description.
@@ -32,6 +33,10 @@ pub struct PluginInfo {
 
 impl PluginInfo {
     /// Decodes the result of Gen 1 `describe`.
+    ///
+    /// # Errors
+    ///
+    /// See [`crate::wire::gen1::decode_plugin_info`].
     pub fn decode_gen1(bytes: &[u8]) -> Result<Self, crate::DecodeError> {
         crate::wire::gen1::decode_plugin_info(bytes)
     }

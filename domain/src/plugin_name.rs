@@ -22,6 +22,11 @@ pub struct PluginNameError {
 
 impl PluginName {
     /// Validates `name`.
+    ///
+    /// # Errors
+    ///
+    /// A [`PluginNameError`] saying why when `name` is empty, longer than 64 characters, or holds
+    /// anything but ASCII letters, digits, `_` and `-`.
     pub fn new(name: &str) -> Result<Self, PluginNameError> {
         let reason = if name.is_empty() {
             Some("it is empty")

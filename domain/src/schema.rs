@@ -58,6 +58,11 @@ impl ConfigSchema {
     }
 
     /// Parses schema bytes (Gen 1 `schema()` output).
+    ///
+    /// # Errors
+    ///
+    /// A [`crate::DecodeError`] when the bytes are not UTF-8 JSON, or not an object or a boolean
+    /// (the two forms a JSON Schema takes).
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Self, crate::DecodeError> {
         let text = std::str::from_utf8(bytes).map_err(|err| {
             crate::DecodeError::new(

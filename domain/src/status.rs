@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::{Evidence, EvidenceStatus};
+use crate::evidence::{Evidence, Outcome};
 
 /// The outcome of one `expect` expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -33,17 +33,17 @@ pub enum ObservationStatus {
 impl ObservationStatus {
     /// Judges an observation from its evidence and the outcomes of its expectations.
     ///
-    /// Evidence that carries an error (or says `error`) makes the observation **error**, with or
+    /// Evidence whose outcome is an error makes the observation **error**, with or
     /// without expectations (Reglet reports `fail` when there are none, which hides broken checks).
     /// Without expectations the plugin's verdict decides. With expectations every one counts: any
     /// that could not be evaluated makes **error**, otherwise any false makes **fail**.
     pub fn judge(evidence: &Evidence, expectations: &[ExpectationOutcome]) -> Self {
-        if evidence.error.is_some() || evidence.status == EvidenceStatus::Error {
+        if let Outcome::Error(_) = evidence.outcome {
             return ObservationStatus::Error;
         }
         if expectations.is_empty() {
-            return match evidence.status {
-                EvidenceStatus::Success => ObservationStatus::Pass,
+            return match evidence.outcome {
+                Outcome::Success => ObservationStatus::Pass,
                 _ => ObservationStatus::Fail,
             };
         }

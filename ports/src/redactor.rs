@@ -4,7 +4,9 @@
 //! on them to redact the domain's values (evidence, errors, a plugin's description and schema), so
 //! the runtime and the report writers hide the same things the same way.
 
-use reglet_domain::{ConfigSchema, ErrorDetail, Evidence, GrantSet, PluginError, PluginInfo};
+use reglet_domain::{
+    ConfigSchema, ErrorDetail, Evidence, GrantSet, Outcome, PluginError, PluginInfo, PluginName,
+};
 use serde_json::Value;
 
 /// The marker that stands in for a hidden value (outside HMAC mode).
@@ -98,11 +100,10 @@ pub trait Redactor: Send + Sync {
                     }
                 }
                 Err(e) => {
-                    evidence.status = reglet_domain::EvidenceStatus::Error;
-                    evidence.error = Some(ErrorDetail::new(
+                    evidence.outcome = Outcome::Error(Some(ErrorDetail::new(
                         reglet_domain::ErrorType::Internal,
                         format!("evidence data was dropped because it could not be redacted: {e}"),
-                    ));
+                    )));
                 }
             }
         }
@@ -112,7 +113,7 @@ pub trait Redactor: Send + Sync {
         {
             self.redact_in_place(text);
         }
-        if let Some(error) = &mut evidence.error {
+        if let Outcome::Error(Some(error)) = &mut evidence.outcome {
             self.redact_error_detail(error);
         }
         if let Some(metadata) = &mut evidence.metadata {
@@ -151,7 +152,12 @@ pub trait Redactor: Send + Sync {
     /// is taken out of the capabilities and listed, redacted, among the unrecognised ones, since
     /// its redacted form is no longer the capability it asked for.
     fn redact_plugin_info(&self, info: &mut PluginInfo) {
-        for text in [&mut info.name, &mut info.version, &mut info.description] {
+        if self.redact_text(info.name.as_str()).is_some() {
+            // A name is an identifier, not text: one that holds something to hide is replaced
+            // whole by a placeholder that is still a valid name.
+            info.name = PluginName::new("redacted").expect("\"redacted\" is a valid plugin name");
+        }
+        for text in [&mut info.version, &mut info.description] {
             self.redact_in_place(text);
         }
         for text in [&mut info.sdk_version, &mut info.min_host_version]
@@ -300,10 +306,10 @@ mod tests {
             !text.contains("hunter2") && !text.contains("plain"),
             "{text}"
         );
-        assert_eq!(evidence.status, EvidenceStatus::Error);
+        assert_eq!(evidence.status(), EvidenceStatus::Error);
+        let wrapped = evidence.error_detail().unwrap().wrapped.clone().unwrap();
         let data = evidence.data.unwrap();
         assert_eq!(data["k"], "[REDACTED]");
-        let wrapped = evidence.error.unwrap().wrapped.unwrap();
         assert_eq!(wrapped.details.unwrap()["password"], "[REDACTED]");
         assert_eq!(wrapped.stack.unwrap(), b"at [REDACTED]()");
     }
@@ -323,7 +329,7 @@ mod tests {
     #[test]
     fn plugin_info_hides_secrets_and_the_capabilities_that_hold_them() {
         let mut info = PluginInfo {
-            name: "p".into(),
+            name: PluginName::new("p").unwrap(),
             version: "1".into(),
             description: "uses hunter2".into(),
             sdk_version: Some("hunter2".into()),
@@ -335,6 +341,11 @@ mod tests {
         Hunter2.redact_plugin_info(&mut info);
         assert!(!format!("{info:?}").contains("hunter2"), "{info:?}");
         assert_eq!(info.description, "uses [REDACTED]");
+        assert_eq!(info.name.as_str(), "p");
+        let mut named = info.clone();
+        named.name = PluginName::new("hunter2").unwrap();
+        Hunter2.redact_plugin_info(&mut named);
+        assert_eq!(named.name.as_str(), "redacted");
         assert_eq!(info.capabilities.to_strings(), ["fs:read:/etc/hosts"]);
         assert!(
             info.unrecognised_capabilities

@@ -48,7 +48,7 @@ async fn gen1_plugin_describes_schemas_and_observes() {
         .observe(&config(json!({"message": "hi", "n": [1, 2]})))
         .await
         .unwrap();
-    assert_eq!(evidence.status, EvidenceStatus::Success);
+    assert_eq!(evidence.status(), EvidenceStatus::Success);
     let data = evidence.data.unwrap();
     assert_eq!(data["echo"], json!({"message": "hi", "n": [1, 2]}));
     assert_eq!(
@@ -90,7 +90,7 @@ async fn gen2_plugin_uses_its_manifest() {
         .observe(&config(json!({"message": "gen2"})))
         .await
         .unwrap();
-    assert_eq!(evidence.status, EvidenceStatus::Success);
+    assert_eq!(evidence.status(), EvidenceStatus::Success);
     assert_eq!(evidence.message.as_deref(), Some("ok"));
     assert_eq!(evidence.data.unwrap()["echo"]["message"], "gen2");
 }
@@ -373,7 +373,10 @@ async fn the_runtime_is_a_plugin_executor() {
         .load_plugin(&name, &PluginWat::echo(Gen::One).wasm())
         .await
         .unwrap();
-    assert_eq!(executor.describe(&name).await.unwrap().name, "echo");
+    assert_eq!(
+        executor.describe(&name).await.unwrap().name.as_str(),
+        "echo"
+    );
     assert!(executor.plugin_schema(&name).await.unwrap().is_some());
     // Grants are set through the port after loading, with no recompilation.
     executor
@@ -462,7 +465,7 @@ fn secrets_never_leave_through_evidence_errors_logs_or_stdout() {
         let evidence = plugin.observe(&config(json!({}))).await.unwrap();
         let text = format!("{:?}", evidence);
         assert!(!text.contains("hunter2"), "{text}");
-        assert_eq!(evidence.status, EvidenceStatus::Error);
+        assert_eq!(evidence.status(), EvidenceStatus::Error);
     });
     let text = logs.text();
     assert!(

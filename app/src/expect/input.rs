@@ -82,12 +82,11 @@ impl EvalInput {
             Some(DateTime::from_timestamp_nanos(nanos).with_timezone(&offset))
         });
         let error = evidence
-            .error
-            .as_ref()
+            .error_detail()
             .and_then(|e| serde_json::to_value(e).ok());
         Self::with_limits(
             evidence.data.as_ref(),
-            evidence.status == EvidenceStatus::Success,
+            evidence.status() == EvidenceStatus::Success,
             timestamp,
             error.as_ref(),
             limits,

@@ -31,6 +31,11 @@ const GLOB: [char; 3] = ['*', '?', '['];
 
 impl ArgsPattern {
     /// Parses an argument pattern; `Ok(None)` when it allows any arguments (only `**` tokens).
+    ///
+    /// # Errors
+    ///
+    /// [`GrantParseError::InvalidArgs`] for an unclosed quote or `[...]` class, a trailing
+    /// backslash, a quote or backslash inside a class, or a NUL byte.
     pub fn parse(text: &str) -> Result<Option<Self>, GrantParseError> {
         let bad = |reason| GrantParseError::InvalidArgs {
             pattern: text.to_owned(),

@@ -17,6 +17,11 @@ pub enum EnvPattern {
 
 impl EnvPattern {
     /// Parses `*`, `PREFIX*` or an exact name.
+    ///
+    /// # Errors
+    ///
+    /// [`GrantParseError::InvalidEnv`] for an empty name, a `*` anywhere but at the end, or a
+    /// name holding `=`, NUL or whitespace.
     pub fn parse(text: &str) -> Result<Self, GrantParseError> {
         let bad = |reason| GrantParseError::InvalidEnv {
             pattern: text.to_owned(),

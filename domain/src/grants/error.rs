@@ -39,7 +39,7 @@ pub enum GrantParseError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// A URL that could not be read as scheme://host[:port].
+    /// A URL that could not be read as `scheme://host[:port]`.
     #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl {
         /// The URL given.

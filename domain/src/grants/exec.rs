@@ -26,6 +26,11 @@ pub enum ExecPattern {
 
 impl ExecPattern {
     /// Parses `**`, `*`, an absolute path glob, or a bare command name.
+    ///
+    /// # Errors
+    ///
+    /// [`GrantParseError::InvalidExec`] for an empty pattern, an absolute path glob that does not
+    /// parse, or a bare name holding a `/`, glob syntax, `:`, NUL or whitespace.
     pub fn parse(text: &str) -> Result<Self, GrantParseError> {
         let bad = |reason| GrantParseError::InvalidExec {
             pattern: text.to_owned(),
@@ -104,6 +109,12 @@ pub struct ExecGrant {
 
 impl ExecGrant {
     /// Parses `<program>` or `<program>:<arguments>`.
+    ///
+    /// # Errors
+    ///
+    /// [`GrantParseError::InvalidExec`] when the program does not parse or is `env` (a variable
+    /// grant written in the wrong place), and [`GrantParseError::InvalidArgs`] for a bad argument
+    /// pattern.
     pub fn parse(text: &str) -> Result<Self, GrantParseError> {
         let (program, args) = match text.split_once(':') {
             Some(("env", _)) => {

@@ -128,6 +128,11 @@ fn parse_c_number(part: &str) -> Option<u64> {
 impl HostPattern {
     /// Parses a host pattern: `*`, `*.domain`, a DNS name, an IP address (bracketed or not) or a
     /// CIDR block.
+    ///
+    /// # Errors
+    ///
+    /// [`GrantParseError::InvalidHost`] for a malformed CIDR block, IPv6 address or DNS name
+    /// (including a wildcard anywhere but a leading `*.`).
     pub fn parse(text: &str) -> Result<Self, GrantParseError> {
         let invalid = |reason| GrantParseError::InvalidHost {
             host: text.to_owned(),

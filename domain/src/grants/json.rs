@@ -21,58 +21,34 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Value, json};
 
 use super::{
-    EnvPattern, FsAccess, FsGrant, GrantSet, HostPattern, NetworkGrant, PathPattern, PortRange,
+    EnvPattern, FsAccess, FsGrant, GrantParseError, GrantSet, HostPattern, NetworkGrant,
+    PathPattern, PortRange,
 };
-use crate::wire::{LEAF, Shape, null_as_default};
+use crate::go_struct;
+use crate::wire::go_json::{self, GoDecode};
 
-pub(crate) static GRANT_SET_SHAPE: Shape = Shape::Object(&[
-    ("network", &NETWORK_SHAPE),
-    ("fs", &FS_SHAPE),
-    ("env", &ENV_SHAPE),
-    ("exec", &EXEC_SHAPE),
-    ("kv", &LEAF),
-]);
-static NETWORK_SHAPE: Shape =
-    Shape::Object(&[("rules", &NET_RULES_SHAPE), ("allow_private", &LEAF)]);
-static NET_RULES_SHAPE: Shape = Shape::ListOf(&NET_RULE_SHAPE);
-static NET_RULE_SHAPE: Shape = Shape::Object(&[("hosts", &LEAF), ("ports", &LEAF)]);
-static FS_SHAPE: Shape = Shape::Object(&[("rules", &FS_RULES_SHAPE)]);
-static FS_RULES_SHAPE: Shape = Shape::ListOf(&FS_RULE_SHAPE);
-static FS_RULE_SHAPE: Shape = Shape::Object(&[("read", &LEAF), ("write", &LEAF)]);
-static ENV_SHAPE: Shape = Shape::Object(&[("vars", &LEAF), ("variables", &LEAF)]);
-static EXEC_SHAPE: Shape = Shape::Object(&[("commands", &LEAF)]);
-
-#[derive(Deserialize)]
-struct WireGrantSet {
-    #[serde(default, deserialize_with = "null_as_default")]
-    network: WireNetwork,
-    #[serde(default, deserialize_with = "null_as_default")]
-    fs: WireFs,
-    #[serde(default, deserialize_with = "null_as_default")]
-    env: WireEnv,
-    #[serde(default, deserialize_with = "null_as_default")]
-    exec: WireExec,
-    #[serde(default)]
-    #[allow(dead_code)]
-    kv: Option<Value>,
+/// `hostfunc.GrantSet` as the plugin or the user wrote it, before its patterns are validated.
+#[derive(Default)]
+pub(crate) struct WireGrantSet {
+    network: Option<WireNetwork>,
+    fs: Option<WireFs>,
+    env: Option<WireEnv>,
+    exec: Option<WireExec>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 struct WireNetwork {
-    #[serde(default, deserialize_with = "null_as_default")]
     rules: Vec<WireNetworkRule>,
-    #[serde(default, deserialize_with = "null_as_default")]
     allow_private: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Default)]
 struct WireNetworkRule {
-    #[serde(default, deserialize_with = "null_as_default")]
     hosts: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
     ports: Vec<PortItem>,
 }
 
+/// A port or port range, written as a string (`"443"`, `"8000-9000"`) or a bare number.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum PortItem {
@@ -80,46 +56,62 @@ enum PortItem {
     Text(String),
 }
 
-#[derive(Deserialize, Default)]
+impl Default for PortItem {
+    fn default() -> Self {
+        PortItem::Text(String::new())
+    }
+}
+
+impl GoDecode for PortItem {
+    fn go_decode<'de, D: Deserializer<'de>>(&mut self, deserializer: D) -> Result<(), D::Error> {
+        if let Some(port) = Option::<PortItem>::deserialize(deserializer)? {
+            *self = port;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
 struct WireFs {
-    #[serde(default, deserialize_with = "null_as_default")]
     rules: Vec<WireFsRule>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default)]
 struct WireFsRule {
-    #[serde(default, deserialize_with = "null_as_default")]
     read: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
     write: Vec<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 struct WireEnv {
-    #[serde(default, deserialize_with = "null_as_default")]
     vars: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
     variables: Vec<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 struct WireExec {
-    #[serde(default, deserialize_with = "null_as_default")]
     commands: Vec<String>,
 }
 
-impl<'de> Deserialize<'de> for GrantSet {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = WireGrantSet::deserialize(deserializer)?;
+go_struct!(WireGrantSet { "network" => network, "fs" => fs, "env" => env, "exec" => exec });
+go_struct!(WireNetwork { "rules" => rules, "allow_private" => allow_private });
+go_struct!(WireNetworkRule { "hosts" => hosts, "ports" => ports });
+go_struct!(WireFs { "rules" => rules });
+go_struct!(WireFsRule { "read" => read, "write" => write });
+go_struct!(WireEnv { "vars" => vars, "variables" => variables });
+go_struct!(WireExec { "commands" => commands });
+
+impl WireGrantSet {
+    /// Validates every pattern into a [`GrantSet`].
+    pub(crate) fn into_grants(self) -> Result<GrantSet, GrantParseError> {
         let mut set = GrantSet::new();
-        let err = |e: super::GrantParseError| serde::de::Error::custom(e.to_string());
-        for rule in wire.network.rules {
+        let network = self.network.unwrap_or_default();
+        for rule in network.rules {
             let hosts = rule
                 .hosts
                 .iter()
                 .map(|h| HostPattern::parse(h))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(err)?;
+                .collect::<Result<Vec<_>, _>>()?;
             let ports = rule
                 .ports
                 .iter()
@@ -127,8 +119,7 @@ impl<'de> Deserialize<'de> for GrantSet {
                     PortItem::Number(n) => PortRange::parse(&n.to_string()),
                     PortItem::Text(t) => PortRange::parse(t),
                 })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(err)?;
+                .collect::<Result<Vec<_>, _>>()?;
             for host in &hosts {
                 for ports in &ports {
                     set.network.insert(NetworkGrant {
@@ -138,24 +129,34 @@ impl<'de> Deserialize<'de> for GrantSet {
                 }
             }
         }
-        set.private_networks = wire.network.allow_private;
-        for rule in wire.fs.rules {
+        set.private_networks = network.allow_private;
+        for rule in self.fs.unwrap_or_default().rules {
             for (access, globs) in [(FsAccess::Read, rule.read), (FsAccess::Write, rule.write)] {
                 for glob in globs {
                     set.fs.insert(FsGrant {
                         access,
-                        pattern: PathPattern::parse(&glob).map_err(err)?,
+                        pattern: PathPattern::parse(&glob)?,
                     });
                 }
             }
         }
-        for var in wire.env.vars.iter().chain(&wire.env.variables) {
-            set.env.insert(EnvPattern::parse(var).map_err(err)?);
+        let env = self.env.unwrap_or_default();
+        for var in env.vars.iter().chain(&env.variables) {
+            set.env.insert(EnvPattern::parse(var)?);
         }
-        for command in &wire.exec.commands {
-            set.insert_exec(command).map_err(err)?;
+        for command in &self.exec.unwrap_or_default().commands {
+            set.insert_exec(command)?;
         }
         Ok(set)
+    }
+}
+
+/// Reads the JSON (or YAML) shape above by Go's rules and validates every pattern.
+impl<'de> Deserialize<'de> for GrantSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        go_json::deserialize::<WireGrantSet, D>(deserializer)?
+            .into_grants()
+            .map_err(|e| serde::de::Error::custom(e.to_string()))
     }
 }
 

@@ -36,7 +36,7 @@ pub use exec::{ExecGrant, ExecPattern};
 pub use exec_env::is_hijack_variable;
 pub use fs::{FsAccess, FsGrant};
 pub use host::{HostPattern, RequestedHost, canonical_ip, parse_ip_literal};
-pub(crate) use json::GRANT_SET_SHAPE;
+pub(crate) use json::WireGrantSet;
 pub use network::{NetworkGrant, PortRange};
 pub use path::{PathPattern, normalize_path};
 pub use risk::{RiskFactor, RiskLevel, RiskReport};
@@ -111,6 +111,26 @@ impl GrantSet {
     }
 
     /// Parses one capability in Reglet's string form (`kind:pattern`).
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use reglet_domain::{AccessRequest, GrantSet};
+    ///
+    /// let grants = GrantSet::parse_all(["network:outbound:api.example.com:443", "fs:read:/etc/ssh/**"])?;
+    /// assert!(grants.allows(&AccessRequest::Connect { host: "api.example.com", port: 443 }));
+    /// assert!(!grants.allows(&AccessRequest::Connect { host: "api.example.com", port: 80 }));
+    /// assert!(grants.allows(&AccessRequest::ReadFile(Path::new("/etc/ssh/sshd_config"))));
+    /// // Paths are normalised before they are matched: `..` cannot climb out of a grant.
+    /// assert!(!grants.allows(&AccessRequest::ReadFile(Path::new("/etc/ssh/../shadow"))));
+    ///
+    /// assert!(GrantSet::parse("kv:read:*").is_err());
+    /// # Ok::<(), reglet_domain::GrantParseError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`GrantParseError`] that says what is wrong: no `kind:`, an empty pattern, an unknown
+    /// kind, or a pattern that does not parse for its kind.
     pub fn parse(text: &str) -> Result<Self, GrantParseError> {
         let (kind, pattern) = text
             .split_once(':')
@@ -165,6 +185,10 @@ impl GrantSet {
     }
 
     /// Parses and merges several capability strings; the first bad one is the error.
+    ///
+    /// # Errors
+    ///
+    /// The [`GrantParseError`] of the first string that does not parse ([`GrantSet::parse`]).
     pub fn parse_all<I, S>(texts: I) -> Result<Self, GrantParseError>
     where
         I: IntoIterator<Item = S>,
@@ -200,7 +224,8 @@ impl GrantSet {
     }
 
     /// True when the request is covered by some grant. Paths and commands are normalised first, so
-    /// `..` cannot climb out of a grant; relative paths are never allowed.
+    /// `..` cannot climb out of a grant; relative paths are never allowed. See [`GrantSet::parse`]
+    /// for an example.
     pub fn allows(&self, request: &AccessRequest<'_>) -> bool {
         match request {
             AccessRequest::Connect { host, port } => {

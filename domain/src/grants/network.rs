@@ -53,6 +53,11 @@ impl PortRange {
     }
 
     /// Parses `443`, `8000-9000` or `*`. Explicit ports are 1..=65535.
+    ///
+    /// # Errors
+    ///
+    /// [`GrantParseError::InvalidPort`] for text that is not a port from 1 to 65535, and
+    /// [`GrantParseError::InvalidPortRange`] for a range with a bad end or a start after its end.
     pub fn parse(text: &str) -> Result<Self, GrantParseError> {
         let text = text.trim();
         if text == "*" {

@@ -85,6 +85,11 @@ pub struct PathPattern {
 
 impl PathPattern {
     /// Parses a pattern; it must be absolute (or exactly `**`) and free of `..`.
+    ///
+    /// # Errors
+    ///
+    /// [`GrantParseError::InvalidPath`] for a relative pattern, one with `..`, or one holding a
+    /// NUL byte.
     pub fn parse(text: &str) -> Result<Self, GrantParseError> {
         let bad = |reason| GrantParseError::InvalidPath {
             pattern: text.to_owned(),

@@ -3,14 +3,17 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
-use super::{DecodeError, LEAF, decode, decode_direct, visit_fields};
+use super::DecodeError;
+use super::go_json::{self, GoDecode};
 use crate::error_detail::ErrorDetail;
-use crate::evidence::{Evidence, EvidenceStatus};
+use crate::evidence::{Evidence, EvidenceStatus, Outcome};
+use crate::go_struct;
 use crate::grants::GrantSet;
 use crate::plugin_info::PluginInfo;
+use crate::plugin_name::PluginName;
 use crate::timestamp::Timestamp;
 
-/// The Go SDK's Evidence struct, decoded with Go's rules in one pass over the bytes.
+/// The Go SDK's Evidence struct (no JSON tags, so the keys are the Go field names).
 #[derive(Default)]
 struct WireEvidence {
     status: bool,
@@ -20,54 +23,36 @@ struct WireEvidence {
     raw: Option<String>,
 }
 
-impl<'de> Deserialize<'de> for WireEvidence {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EvidenceVisitor;
-        impl<'de> serde::de::Visitor<'de> for EvidenceVisitor {
-            type Value = WireEvidence;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an Evidence object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<WireEvidence, A::Error> {
-                let mut out = WireEvidence::default();
-                let fields = &["Status", "Error", "Timestamp", "Data", "Raw"];
-                visit_fields(map, fields, |field, map| {
-                    match field {
-                        0 => out.status = map.next_value::<Option<bool>>()?.unwrap_or_default(),
-                        1 => out.error = map.next_value()?,
-                        2 => out.timestamp = map.next_value()?,
-                        3 => out.data = map.next_value()?,
-                        _ => out.raw = map.next_value()?,
-                    }
-                    Ok(())
-                })?;
-                Ok(out)
-            }
-        }
-        deserializer.deserialize_map(EvidenceVisitor)
-    }
-}
+go_struct!(WireEvidence {
+    "Status" => status,
+    "Error" => error,
+    "Timestamp" => timestamp with go_json::decode_present,
+    "Data" => data,
+    "Raw" => raw,
+});
 
 /// Decodes a Gen 1 Evidence document (`observe`'s result).
 ///
-/// `Status: false` with an `Error` means the check could not run and becomes
-/// [`EvidenceStatus::Error`]; without an `Error` it is a plain [`EvidenceStatus::Failure`].
+/// `Status: false` with an `Error` means the check could not run and becomes [`Outcome::Error`];
+/// without an `Error` it is a plain [`Outcome::Failure`]. An `Error` beside `Status: true` is an
+/// error too ([`Outcome::from_wire`]).
+///
+/// # Errors
+///
+/// A [`DecodeError`] when `bytes` are not UTF-8 JSON or a key holds a value of the wrong type
+/// (the reason names the key).
 pub fn decode_evidence(bytes: &[u8]) -> Result<Evidence, DecodeError> {
-    let wire: WireEvidence = decode_direct("evidence", bytes)?;
-    let status = match (wire.status, &wire.error) {
-        (true, _) => EvidenceStatus::Success,
-        (false, Some(_)) => EvidenceStatus::Error,
-        (false, None) => EvidenceStatus::Failure,
+    let wire: WireEvidence = go_json::from_slice("evidence", bytes)?;
+    let status = match wire.status {
+        true => EvidenceStatus::Success,
+        false if wire.error.is_some() => EvidenceStatus::Error,
+        false => EvidenceStatus::Failure,
     };
     Ok(Evidence {
-        status,
+        outcome: Outcome::from_wire(status, wire.error),
         data: wire.data,
         timestamp: wire.timestamp,
         raw: wire.raw,
-        error: wire.error,
         message: None,
         metadata: None,
     })
@@ -80,89 +65,128 @@ pub fn encode_evidence(evidence: &Evidence) -> Value {
         .map(|ts| ts.to_string())
         .unwrap_or_else(|| "0001-01-01T00:00:00Z".to_owned());
     json!({
-        "Status": evidence.status == EvidenceStatus::Success,
-        "Error": evidence.error,
+        "Status": evidence.passed(),
+        "Error": evidence.error_detail(),
         "Timestamp": timestamp,
         "Data": evidence.data,
         "Raw": evidence.raw,
     })
 }
 
-/// Decodes the result of Gen 1 `describe`, as loosely as Reglet does, but without hiding failures.
+/// The Gen 1 SDK's Metadata, read as leniently as Reglet reads it, plus the two keys of the
+/// Evidence-shaped error document the SDK sends instead when `Describe` fails.
+#[derive(Default)]
+struct WireInfo {
+    name: Lenient<String>,
+    version: Lenient<String>,
+    description: Lenient<String>,
+    sdk_version: Lenient<String>,
+    min_host_version: Lenient<String>,
+    capabilities: Lenient<Vec<Lenient<WireCapability>>>,
+    status: Lenient<Value>,
+    error: Lenient<ErrorDetail>,
+}
+
+go_struct!(WireInfo {
+    "name" => name,
+    "version" => version,
+    "description" => description,
+    "sdk_version" => sdk_version,
+    "min_host_version" => min_host_version,
+    "capabilities" => capabilities,
+    "status" => status,
+    "error" => error,
+});
+
+/// One declared capability of a Gen 1 plugin.
+#[derive(Default)]
+struct WireCapability {
+    kind: Lenient<String>,
+    pattern: Lenient<String>,
+}
+
+go_struct!(WireCapability {
+    "kind" => kind,
+    "pattern" => pattern,
+});
+
+/// A value Reglet reads leniently: one of the wrong type (or `null`) is skipped as if absent,
+/// instead of failing the document.
+struct Lenient<T>(Option<T>);
+
+impl<T> Default for Lenient<T> {
+    fn default() -> Self {
+        Lenient(None)
+    }
+}
+
+impl<T: GoDecode + Default> GoDecode for Lenient<T> {
+    fn go_decode<'de, D: Deserializer<'de>>(&mut self, deserializer: D) -> Result<(), D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        if !value.is_null() {
+            let mut out = T::default();
+            if out.go_decode(value).is_ok() {
+                self.0 = Some(out);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Decodes the result of Gen 1 `describe`, as leniently as Reglet does, but without hiding
+/// failures.
 ///
 /// Keys of the wrong type are ignored (as Reglet does). Capabilities that do not parse are kept in
-/// [`PluginInfo::unrecognised_capabilities`] rather than dropped silently. When the SDK answered
-/// with an Evidence-shaped error document instead of metadata (its `Describe` failed), this is an
-/// error rather than empty metadata.
+/// [`PluginInfo::unrecognised_capabilities`] rather than dropped silently.
+///
+/// # Errors
+///
+/// A [`DecodeError`] when `bytes` are not a JSON object, when the plugin names itself with no or
+/// an invalid [`PluginName`], and when the SDK answered with an Evidence-shaped error document
+/// instead of metadata (its `Describe` failed; Reglet reads that as empty metadata).
 pub fn decode_plugin_info(bytes: &[u8]) -> Result<PluginInfo, DecodeError> {
-    let value: Value = decode("plugin info", bytes, &LEAF)?;
-    let Value::Object(map) = value else {
-        return Err(DecodeError::new(
-            "plugin info",
-            "expected a JSON object from describe()",
-        ));
-    };
-    let lookup = |name: &str| -> Option<&Value> {
-        map.get(name).or_else(|| {
-            map.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        })
-    };
-    if lookup("name").is_none() && (lookup("status").is_some() || lookup("error").is_some()) {
-        let reason = lookup("error")
-            .cloned()
-            .filter(|e| !e.is_null())
-            .and_then(|e| ErrorDetail::from_json_value(e).ok())
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "no error detail".to_owned());
+    let wire: WireInfo = go_json::from_slice("plugin info", bytes)?;
+    let Some(name) = wire.name.0 else {
+        let reason = if let Some(error) = wire.error.0 {
+            error.to_string()
+        } else if wire.status.0.is_some() {
+            "no error detail".to_owned()
+        } else {
+            return Err(DecodeError::new(
+                "plugin info",
+                "describe() returned no name",
+            ));
+        };
         return Err(DecodeError::new(
             "plugin info",
             format!("describe() returned an error document instead of metadata: {reason}"),
         ));
-    }
-    let text = |name: &str| {
-        lookup(name)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
     };
+    let name = PluginName::new(&name)
+        .map_err(|e| DecodeError::new("plugin info", format!("key \"name\": {e}")))?;
     let mut info = PluginInfo {
-        name: text("name"),
-        version: text("version"),
-        description: text("description"),
-        sdk_version: lookup("sdk_version")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        min_host_version: lookup("min_host_version")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        name,
+        version: wire.version.0.unwrap_or_default(),
+        description: wire.description.0.unwrap_or_default(),
+        sdk_version: wire.sdk_version.0,
+        min_host_version: wire.min_host_version.0,
         capabilities: GrantSet::default(),
         unrecognised_capabilities: Vec::new(),
     };
-    if let Some(Value::Array(items)) = lookup("capabilities") {
-        for item in items {
-            let field = |name: &str| {
-                item.as_object().and_then(|o| {
-                    o.get(name)
-                        .or_else(|| {
-                            o.iter()
-                                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                                .map(|(_, v)| v)
-                        })
-                        .and_then(Value::as_str)
-                })
-            };
-            let (Some(kind), Some(pattern)) = (field("kind"), field("pattern")) else {
-                continue;
-            };
-            let text = format!("{kind}:{pattern}");
-            match GrantSet::parse(&text) {
-                Ok(grant) => info.capabilities = info.capabilities.merge(&grant),
-                Err(err) => info
-                    .unrecognised_capabilities
-                    .push(format!("{text} ({err})")),
-            }
+    for capability in wire.capabilities.0.unwrap_or_default() {
+        let Some(WireCapability {
+            kind: Lenient(Some(kind)),
+            pattern: Lenient(Some(pattern)),
+        }) = capability.0
+        else {
+            continue;
+        };
+        let text = format!("{kind}:{pattern}");
+        match GrantSet::parse(&text) {
+            Ok(grant) => info.capabilities = info.capabilities.merge(&grant),
+            Err(err) => info
+                .unrecognised_capabilities
+                .push(format!("{text} ({err})")),
         }
     }
     Ok(info)
@@ -206,8 +230,8 @@ mod tests {
     #[test]
     fn status_false_with_error_is_an_error() {
         let evidence = decode_evidence(DNS_ERROR.as_bytes()).unwrap();
-        assert_eq!(evidence.status, EvidenceStatus::Error);
-        let error = evidence.error.unwrap();
+        assert_eq!(evidence.status(), EvidenceStatus::Error);
+        let error = evidence.error_detail().cloned().unwrap();
         assert_eq!(error.kind, ErrorType::Network);
         assert!(error.is_not_found);
         assert_eq!(evidence.data.unwrap()["query_time_ms"], 12);
@@ -216,7 +240,7 @@ mod tests {
     #[test]
     fn status_false_without_error_is_a_failure() {
         let evidence = decode_evidence(br#"{"Status":false,"Data":{"x":1}}"#).unwrap();
-        assert_eq!(evidence.status, EvidenceStatus::Failure);
+        assert_eq!(evidence.status(), EvidenceStatus::Failure);
     }
 
     #[test]
@@ -231,7 +255,7 @@ mod tests {
     #[test]
     fn missing_keys_take_zero_values() {
         let evidence = decode_evidence(b"{}").unwrap();
-        assert_eq!(evidence.status, EvidenceStatus::Failure);
+        assert_eq!(evidence.status(), EvidenceStatus::Failure);
         assert_eq!(evidence.data, None);
         let encoded = encode_evidence(&evidence);
         assert_eq!(encoded["Timestamp"], "0001-01-01T00:00:00Z");
@@ -257,7 +281,7 @@ mod tests {
  "sdk_version":"0.1.0-alpha","min_host_version":"0.2.0",
  "capabilities":[{"kind":"fs","pattern":"read:**"}]}"#;
         let info = decode_plugin_info(doc).unwrap();
-        assert_eq!(info.name, "file");
+        assert_eq!(info.name.as_str(), "file");
         assert_eq!(info.version, "1.1.0");
         assert_eq!(info.sdk_version.as_deref(), Some("0.1.0-alpha"));
         assert!(

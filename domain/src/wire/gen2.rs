@@ -1,15 +1,17 @@
 //! Gen 2 documents: the `_observe` Result and the `_manifest` Manifest.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{DecodeError, decode, decode_direct, visit_fields};
+use super::DecodeError;
+use super::go_json;
 use crate::error_detail::ErrorDetail;
-use crate::evidence::{Evidence, EvidenceStatus, ResultMetadata};
-use crate::manifest::{MANIFEST_SHAPE, PluginManifest};
+use crate::evidence::{Evidence, EvidenceStatus, Outcome, ResultMetadata};
+use crate::go_struct;
+use crate::manifest::PluginManifest;
 use crate::timestamp::Timestamp;
 
-/// The Gen 2 SDK's Result struct, decoded with Go's rules in one pass over the bytes.
+/// The Gen 2 SDK's Result struct (`abi.Result`; `raw` is ours, kept for symmetry with Gen 1).
 #[derive(Default, Serialize)]
 struct WireResult {
     timestamp: Option<Timestamp>,
@@ -26,53 +28,28 @@ struct WireResult {
     raw: Option<String>,
 }
 
-impl<'de> Deserialize<'de> for WireResult {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ResultVisitor;
-        impl<'de> serde::de::Visitor<'de> for ResultVisitor {
-            type Value = WireResult;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a Result object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<WireResult, A::Error> {
-                let mut out = WireResult::default();
-                let fields = &[
-                    "timestamp",
-                    "data",
-                    "metadata",
-                    "error",
-                    "status",
-                    "message",
-                    "raw",
-                ];
-                visit_fields(map, fields, |field, map| {
-                    match field {
-                        0 => out.timestamp = map.next_value()?,
-                        1 => out.data = map.next_value()?,
-                        2 => out.metadata = map.next_value()?,
-                        3 => out.error = map.next_value()?,
-                        4 => out.status = map.next_value::<Option<String>>()?.unwrap_or_default(),
-                        5 => out.message = map.next_value()?,
-                        _ => out.raw = map.next_value()?,
-                    }
-                    Ok(())
-                })?;
-                Ok(out)
-            }
-        }
-        deserializer.deserialize_map(ResultVisitor)
-    }
-}
+go_struct!(WireResult {
+    "timestamp" => timestamp with go_json::decode_present,
+    "data" => data,
+    "metadata" => metadata,
+    "error" => error,
+    "status" => status,
+    "message" => message with go_json::decode_present,
+    "raw" => raw,
+});
 
 /// Decodes a Gen 2 Result document (`_observe`'s result).
 ///
 /// A missing status is read as `error` when an error is attached and `failure` otherwise (Go's zero
-/// value is never "success"); an unknown status string is an error that names it.
+/// value is never "success"); an attached error makes any status an error
+/// ([`Outcome::from_wire`]).
+///
+/// # Errors
+///
+/// A [`DecodeError`] when `bytes` are not UTF-8 JSON, a key holds a value of the wrong type (the
+/// reason names the key), or the status is not `success`, `failure` or `error` (it names it).
 pub fn decode_result(bytes: &[u8]) -> Result<Evidence, DecodeError> {
-    let wire: WireResult = decode_direct("result", bytes)?;
+    let wire: WireResult = go_json::from_slice("result", bytes)?;
     let status = match wire.status.as_str() {
         "success" => EvidenceStatus::Success,
         "failure" => EvidenceStatus::Failure,
@@ -89,17 +66,20 @@ pub fn decode_result(bytes: &[u8]) -> Result<Evidence, DecodeError> {
         }
     };
     Ok(Evidence {
-        status,
+        outcome: Outcome::from_wire(status, wire.error),
         data: wire.data,
         timestamp: wire.timestamp,
         raw: wire.raw,
-        error: wire.error,
         message: wire.message.filter(|m| !m.is_empty()),
         metadata: wire.metadata,
     })
 }
 
 /// Encodes Evidence as the Gen 2 SDK marshals a Result (empty fields omitted).
+///
+/// # Panics
+///
+/// Never: the Go zero time is valid RFC 3339 and a Result always serialises.
 pub fn encode_result(evidence: &Evidence) -> Value {
     let wire = WireResult {
         timestamp: Some(evidence.timestamp.unwrap_or_else(|| {
@@ -109,8 +89,8 @@ pub fn encode_result(evidence: &Evidence) -> Value {
         })),
         data: evidence.data.clone().filter(|d| !d.is_empty()),
         metadata: evidence.metadata.clone(),
-        error: evidence.error.clone(),
-        status: evidence.status.as_str().to_owned(),
+        error: evidence.error_detail().cloned(),
+        status: evidence.status().as_str().to_owned(),
         message: evidence.message.clone(),
         raw: evidence.raw.clone(),
     };
@@ -118,8 +98,13 @@ pub fn encode_result(evidence: &Evidence) -> Value {
 }
 
 /// Decodes a Gen 2 Manifest document (`_manifest`'s result).
+///
+/// # Errors
+///
+/// A [`DecodeError`] when `bytes` are not a JSON object of the Manifest's shape, when a declared
+/// capability does not parse, or when the plugin's name is not a valid [`crate::PluginName`].
 pub fn decode_manifest(bytes: &[u8]) -> Result<PluginManifest, DecodeError> {
-    decode("manifest", bytes, &MANIFEST_SHAPE)
+    crate::manifest::decode(bytes)
 }
 
 #[cfg(test)]
@@ -147,10 +132,13 @@ mod tests {
     fn statuses_map_to_the_internal_model() {
         assert!(decode_result(SUCCESS.as_bytes()).unwrap().passed());
         let error = decode_result(ERROR.as_bytes()).unwrap();
-        assert_eq!(error.status, EvidenceStatus::Error);
-        assert_eq!(error.error.unwrap().details.unwrap()["field"], "hostname");
+        assert_eq!(error.status(), EvidenceStatus::Error);
+        assert_eq!(
+            error.error_detail().cloned().unwrap().details.unwrap()["field"],
+            "hostname"
+        );
         let failure = decode_result(br#"{"status":"failure","message":"no"}"#).unwrap();
-        assert_eq!(failure.status, EvidenceStatus::Failure);
+        assert_eq!(failure.status(), EvidenceStatus::Failure);
         assert_eq!(failure.message.as_deref(), Some("no"));
     }
 
@@ -175,7 +163,7 @@ mod tests {
  "sdk_version":"0.1.0","config_schema":{"type":"object","properties":{"hostname":{"type":"string"}}},
  "capabilities":{"network":{"rules":[{"hosts":["*"],"ports":["53"]}]}}}"#;
         let manifest = decode_manifest(doc).unwrap();
-        assert_eq!(manifest.name, "dns");
+        assert_eq!(manifest.name.as_str(), "dns");
         assert_eq!(manifest.services["dns"].operations[0].name, "resolve");
         assert!(manifest.capabilities.allows(&AccessRequest::Connect {
             host: "8.8.8.8",

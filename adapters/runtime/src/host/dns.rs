@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::network::{capability_denied, vet};
 use super::requests::{
-    BadRequest, Fields, bad_request, base_for, call_context, earliest, error_document, parse,
+    BadRequest, DnsRequest, bad_request, base_for, call_context, earliest, error_document, parse,
 };
 use super::{Call, net_error_detail};
 
@@ -38,14 +38,13 @@ pub(crate) fn host_and_port(text: &str, default_port: u16) -> Result<(String, u1
 
 pub(crate) async fn dns_lookup(call: Call, bytes: Vec<u8>) -> Value {
     let base = base_for(FUNCTION);
-    let (request, context) = match parse(&bytes).and_then(|map| {
-        let fields = Fields(&map);
-        let context = call_context(&fields)?;
+    let (request, context) = match parse::<DnsRequest>(&bytes).and_then(|request| {
+        let context = call_context(&request.context)?;
         Ok((
             (
-                fields.string("hostname")?.unwrap_or_default(),
-                fields.string("type")?.unwrap_or_default(),
-                fields.string("nameserver")?.filter(|n| !n.is_empty()),
+                request.hostname,
+                request.record_type,
+                Some(request.nameserver).filter(|n| !n.is_empty()),
             ),
             context,
         ))

@@ -13,7 +13,8 @@ use url::Url;
 use super::Call;
 use super::network::vet;
 use super::requests::{
-    BadRequest, Fields, bad_request, base_for, call_context, earliest, error_document, parse,
+    BadRequest, HttpRequest as Request, bad_request, base_for, call_context, earliest,
+    error_document, parse,
 };
 
 const FUNCTION: &str = "http_request";
@@ -69,38 +70,35 @@ struct Decoded {
     body: Option<String>,
 }
 
-fn decode(fields: &Fields<'_>) -> Result<Decoded, BadRequest> {
+fn decode(request: Request) -> Result<Decoded, BadRequest> {
     let mut headers = Vec::new();
-    if let Some(map) = fields.map("headers")? {
-        for (name, values) in map {
-            match values {
-                Value::String(v) => headers.push((name.clone(), v.clone())),
-                Value::Array(vs) => {
-                    for v in vs {
-                        let v = v.as_str().ok_or_else(|| {
-                            BadRequest(format!("header {name} must be a list of strings"))
-                        })?;
-                        headers.push((name.clone(), v.to_owned()));
-                    }
+    for (name, values) in &request.headers {
+        match values {
+            Value::String(v) => headers.push((name.clone(), v.clone())),
+            Value::Array(vs) => {
+                for v in vs {
+                    let v = v.as_str().ok_or_else(|| {
+                        BadRequest(format!("header {name} must be a list of strings"))
+                    })?;
+                    headers.push((name.clone(), v.to_owned()));
                 }
-                Value::Null => {}
-                _ => {
-                    return Err(BadRequest(format!(
-                        "header {name} must be a list of strings"
-                    )));
-                }
+            }
+            Value::Null => {}
+            _ => {
+                return Err(BadRequest(format!(
+                    "header {name} must be a list of strings"
+                )));
             }
         }
     }
     Ok(Decoded {
-        method: fields
-            .string("method")?
+        method: Some(request.method)
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| "GET".into())
             .to_ascii_uppercase(),
-        url: fields.string("url")?.unwrap_or_default(),
+        url: request.url,
         headers,
-        body: fields.string("body")?.filter(|b| !b.is_empty()),
+        body: Some(request.body).filter(|b| !b.is_empty()),
     })
 }
 
@@ -114,9 +112,9 @@ fn host_of(url: &Url) -> Option<String> {
 
 pub(crate) async fn http_request(call: Call, bytes: Vec<u8>) -> Value {
     let base = base_for(FUNCTION);
-    let decoded = parse(&bytes).and_then(|map| {
-        let fields = Fields(&map);
-        Ok((decode(&fields)?, call_context(&fields)?))
+    let decoded = parse::<Request>(&bytes).and_then(|request| {
+        let context = call_context(&request.context)?;
+        Ok((decode(request)?, context))
     });
     let (request, context) = match decoded {
         Ok(d) => d,

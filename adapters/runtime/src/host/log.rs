@@ -4,6 +4,7 @@ use serde_json::Value;
 use wasmtime::Caller;
 
 use super::HostView;
+use super::requests::{LogAttr, LogRequest, parse};
 use super::wire::read_request;
 use reglet_ports::REDACTED;
 use reglet_ports::Redactor;
@@ -51,13 +52,13 @@ fn cut(text: &str, max: usize) -> String {
     }
 }
 
-fn render_attrs(attrs: &[Value], redactor: &dyn Redactor) -> String {
+fn render_attrs(attrs: &[LogAttr], redactor: &dyn Redactor) -> String {
     let mut out = Vec::new();
     for attr in attrs.iter().take(MAX_ATTRS) {
-        let key = attr.get("key").and_then(Value::as_str).unwrap_or("?");
+        let key = attr.key.as_deref().unwrap_or("?");
         let value = attr
-            .get("value")
-            .cloned()
+            .value
+            .clone()
             .unwrap_or_else(|| Value::String(String::new()));
         // Redacted as a one-entry document, like structured evidence: the key by the text rules,
         // the value whole when the key is sensitive, and what is inside it otherwise.
@@ -115,33 +116,20 @@ pub(crate) fn log_message<T: HostView>(mut caller: Caller<'_, T>, packed: u64) {
     }
     budget.messages_left -= 1;
     budget.bytes_left -= bytes;
-    let parsed: Result<Value, String> =
-        request.and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()));
-    let Ok(Value::Object(doc)) = parsed else {
-        let reason = match parsed {
-            Err(e) => e,
-            Ok(_) => "not a JSON object".into(),
-        };
-        let reason = reglet_ports::redactor::redact_string(redactor.as_ref(), reason);
-        tracing::warn!(target: "reglet::plugin", plugin = %plugin, "unreadable log message from the plugin: {}", cut(&reason, 200));
-        return;
+    let parsed = request.and_then(|bytes| parse::<LogRequest>(&bytes).map_err(|e| e.0));
+    let doc = match parsed {
+        Ok(doc) => doc,
+        Err(reason) => {
+            let reason = reglet_ports::redactor::redact_string(redactor.as_ref(), reason);
+            tracing::warn!(target: "reglet::plugin", plugin = %plugin, "unreadable log message from the plugin: {}", cut(&reason, 200));
+            return;
+        }
     };
-    let field = |name: &str| {
-        doc.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    };
-    let mut message = field("message")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    let mut message = doc.message;
     redactor.redact_in_place(&mut message);
     let message = cut(&message, MAX_MESSAGE_CHARS);
-    let attrs = match field("attrs") {
-        Some(Value::Array(attrs)) => render_attrs(attrs, redactor.as_ref()),
-        _ => String::new(),
-    };
-    match level(field("level").and_then(Value::as_str).unwrap_or("INFO")) {
+    let attrs = render_attrs(&doc.attrs, redactor.as_ref());
+    match level(&doc.level) {
         Level::Debug => {
             tracing::debug!(target: "reglet::plugin", plugin = %plugin, attrs = %attrs, "{message}")
         }

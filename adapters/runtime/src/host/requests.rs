@@ -1,110 +1,168 @@
-//! The JSON documents guests send to host functions, read with Go's rules (keys matched
-//! case-insensitively, unknown keys ignored, `null` as absent), and the shapes of the answers.
+//! The JSON documents guests send to host functions, as typed structs read with Go's rules
+//! (reglet-domain's `go_json`: keys matched case-insensitively, the last of several winning,
+//! `null` leaving a value field as it was), and the shapes of the answers.
 
 use std::time::{Duration, Instant, SystemTime};
 
+use reglet_domain::go_struct;
+use reglet_domain::wire::go_json::{self, GoDecode};
 use reglet_domain::{ErrorDetail, ErrorType, Timestamp};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
 /// A request that could not be read; answered with an `internal` error document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BadRequest(pub(crate) String);
 
-/// The keys of one JSON object, looked up the way Go decodes a struct.
-pub(crate) struct Fields<'a>(pub(crate) &'a Map<String, Value>);
-
-impl<'a> Fields<'a> {
-    fn get(&self, name: &str) -> Option<&'a Value> {
-        let found = self.0.get(name).or_else(|| {
-            self.0
-                .iter()
-                .rev()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        });
-        found.filter(|v| !v.is_null())
-    }
-
-    pub(crate) fn string(&self, name: &str) -> Result<Option<String>, BadRequest> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(BadRequest(format!("{name} must be a string"))),
-        }
-    }
-
-    pub(crate) fn bool(&self, name: &str) -> Result<bool, BadRequest> {
-        match self.get(name) {
-            None => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(BadRequest(format!("{name} must be a boolean"))),
-        }
-    }
-
-    pub(crate) fn int(&self, name: &str) -> Result<Option<i64>, BadRequest> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| BadRequest(format!("{name} must be an integer"))),
-        }
-    }
-
-    /// A string, or a number written as a string (ports travel both ways).
-    pub(crate) fn string_or_number(&self, name: &str) -> Result<Option<String>, BadRequest> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(_) => Err(BadRequest(format!("{name} must be a string or a number"))),
-        }
-    }
-
-    pub(crate) fn strings(&self, name: &str) -> Result<Vec<String>, BadRequest> {
-        match self.get(name) {
-            None => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| BadRequest(format!("{name} must be a list of strings")))
-                })
-                .collect(),
-            Some(_) => Err(BadRequest(format!("{name} must be a list of strings"))),
-        }
-    }
-
-    pub(crate) fn object(&self, name: &str) -> Result<Option<Fields<'a>>, BadRequest> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Object(map)) => Ok(Some(Fields(map))),
-            Some(_) => Err(BadRequest(format!("{name} must be an object"))),
-        }
-    }
-
-    /// The raw map (for `headers`).
-    pub(crate) fn map(&self, name: &str) -> Result<Option<&'a Map<String, Value>>, BadRequest> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Object(map)) => Ok(Some(map)),
-            Some(_) => Err(BadRequest(format!("{name} must be an object"))),
-        }
-    }
-}
-
-/// Parses a request document: a JSON object.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Map<String, Value>, BadRequest> {
+/// Reads a request document into its typed form by Go's rules ([`go_json`]).
+pub(crate) fn parse<T: GoDecode + Default>(bytes: &[u8]) -> Result<T, BadRequest> {
     if bytes.is_empty() {
         return Err(BadRequest("empty request".into()));
     }
-    match serde_json::from_slice(bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(BadRequest("the request must be a JSON object".into())),
-        Err(e) => Err(BadRequest(format!("the request is not valid JSON: {e}"))),
+    go_json::from_slice("request", bytes).map_err(|e| BadRequest(e.reason().to_owned()))
+}
+
+/// The `context` object every request carries (Go's `ContextWireFormat`; `Canceled` in Gen 1).
+#[derive(Debug, Default)]
+pub(crate) struct WireContext {
+    deadline: Option<String>,
+    timeout_ms: i64,
+    canceled: bool,
+}
+go_struct!(WireContext {
+    "deadline" => deadline,
+    "timeout_ms" => timeout_ms,
+    "canceled" => canceled,
+});
+
+/// A port written as a string (`"443"`, Gen 1) or a number (Gen 2).
+#[derive(Debug, Default)]
+pub(crate) struct Port(pub(crate) String);
+
+impl GoDecode for Port {
+    fn go_decode<'de, D: Deserializer<'de>>(&mut self, deserializer: D) -> Result<(), D::Error> {
+        match Option::<Value>::deserialize(deserializer)? {
+            None => {}
+            Some(Value::String(s)) => self.0 = s,
+            Some(Value::Number(n)) => self.0 = n.to_string(),
+            Some(_) => {
+                return Err(serde::de::Error::custom(
+                    "port must be a string or a number",
+                ));
+            }
+        }
+        Ok(())
     }
 }
+
+/// `dns_lookup`'s request.
+#[derive(Debug, Default)]
+pub(crate) struct DnsRequest {
+    pub(crate) context: WireContext,
+    pub(crate) hostname: String,
+    pub(crate) record_type: String,
+    pub(crate) nameserver: String,
+}
+go_struct!(DnsRequest {
+    "context" => context,
+    "hostname" => hostname,
+    "type" => record_type,
+    "nameserver" => nameserver,
+});
+
+/// `tcp_connect`'s request.
+#[derive(Debug, Default)]
+pub(crate) struct TcpRequest {
+    pub(crate) context: WireContext,
+    pub(crate) host: String,
+    pub(crate) port: Port,
+    pub(crate) timeout_ms: i64,
+    pub(crate) tls: bool,
+}
+go_struct!(TcpRequest {
+    "context" => context,
+    "host" => host,
+    "port" => port,
+    "timeout_ms" => timeout_ms,
+    "tls" => tls,
+});
+
+/// `smtp_connect`'s request.
+#[derive(Debug, Default)]
+pub(crate) struct SmtpRequest {
+    pub(crate) context: WireContext,
+    pub(crate) host: String,
+    pub(crate) port: Port,
+    pub(crate) timeout_ms: i64,
+    pub(crate) tls: bool,
+    pub(crate) starttls: bool,
+}
+go_struct!(SmtpRequest {
+    "context" => context,
+    "host" => host,
+    "port" => port,
+    "timeout_ms" => timeout_ms,
+    "tls" => tls,
+    "starttls" => starttls,
+});
+
+/// `http_request`'s request; `headers` is Go's `map[string][]string`, read leniently in `http`.
+#[derive(Debug, Default)]
+pub(crate) struct HttpRequest {
+    pub(crate) context: WireContext,
+    pub(crate) method: String,
+    pub(crate) url: String,
+    pub(crate) headers: Map<String, Value>,
+    pub(crate) body: String,
+}
+go_struct!(HttpRequest {
+    "context" => context,
+    "method" => method,
+    "url" => url,
+    "headers" => headers,
+    "body" => body,
+});
+
+/// `exec_command`'s request.
+#[derive(Debug, Default)]
+pub(crate) struct ExecRequest {
+    pub(crate) context: WireContext,
+    pub(crate) command: String,
+    pub(crate) args: Vec<String>,
+    pub(crate) dir: String,
+    pub(crate) env: Vec<String>,
+}
+go_struct!(ExecRequest {
+    "context" => context,
+    "command" => command,
+    "args" => args,
+    "dir" => dir,
+    "env" => env,
+});
+
+/// `log_message`'s request.
+#[derive(Debug, Default)]
+pub(crate) struct LogRequest {
+    pub(crate) level: String,
+    pub(crate) message: String,
+    pub(crate) attrs: Vec<LogAttr>,
+}
+go_struct!(LogRequest {
+    "level" => level,
+    "message" => message,
+    "attrs" => attrs,
+});
+
+/// One attribute of a log message; its `type` is not needed to print it.
+#[derive(Debug, Default)]
+pub(crate) struct LogAttr {
+    pub(crate) key: Option<String>,
+    pub(crate) value: Option<Value>,
+}
+go_struct!(LogAttr {
+    "key" => key with go_json::decode_present,
+    "value" => value,
+});
 
 /// What the guest's `context` object says about time: its deadline, if any, and whether it was
 /// already cancelled.
@@ -116,12 +174,9 @@ pub(crate) struct CallContext {
 
 /// Reads the request's `context`: `deadline` (RFC 3339), else `timeout_ms`, and `canceled`
 /// (`Canceled` in Gen 1).
-pub(crate) fn call_context(request: &Fields<'_>) -> Result<CallContext, BadRequest> {
-    let Some(context) = request.object("context")? else {
-        return Ok(CallContext::default());
-    };
-    let canceled = context.bool("canceled")?;
-    let deadline = match context.string("deadline")? {
+pub(crate) fn call_context(context: &WireContext) -> Result<CallContext, BadRequest> {
+    let canceled = context.canceled;
+    let deadline = match context.deadline.as_deref() {
         Some(text) if !text.is_empty() => {
             let at: Timestamp = text
                 .parse()
@@ -136,8 +191,8 @@ pub(crate) fn call_context(request: &Fields<'_>) -> Result<CallContext, BadReque
                     + Duration::from_nanos((nanos - now).clamp(0, i64::MAX as i128) as u64)
             })
         }
-        _ => match context.int("timeout_ms")? {
-            Some(ms) if ms > 0 => Some(Instant::now() + Duration::from_millis(ms as u64)),
+        _ => match context.timeout_ms {
+            ms if ms > 0 => Some(Instant::now() + Duration::from_millis(ms as u64)),
             _ => None,
         },
     };
@@ -193,38 +248,44 @@ mod tests {
 
     #[test]
     fn keys_follow_go() {
-        let map = parse(
-            br#"{"HOST":"a","Port":443,"tls":null,"Context":{"Canceled":true,"timeout_ms":1500}}"#,
+        let request: TcpRequest = parse(
+            r#"{"HOST":"a","Port":443,"tls":true,"tls":null,"Context":{"Canceled":true,"timeout_ms":1500}}"#
+                .as_bytes(),
         )
         .unwrap();
-        let f = Fields(&map);
-        assert_eq!(f.string("host").unwrap().as_deref(), Some("a"));
-        assert_eq!(f.string_or_number("port").unwrap().as_deref(), Some("443"));
-        assert!(!f.bool("tls").unwrap());
-        let ctx = call_context(&f).unwrap();
+        assert_eq!(request.host, "a");
+        assert_eq!(request.port.0, "443");
+        assert!(request.tls, "null leaves a bool as it was");
+        let ctx = call_context(&request.context).unwrap();
         assert!(ctx.canceled);
         let left = ctx
             .deadline
             .unwrap()
             .saturating_duration_since(Instant::now());
         assert!(left <= Duration::from_millis(1500) && left > Duration::from_millis(1000));
+        let request: DnsRequest =
+            parse(r#"{"hostname":"a.example","hoſtname":"b.example","TYPE":"MX"}"#.as_bytes())
+                .unwrap();
+        assert_eq!(
+            request.hostname, "b.example",
+            "the last key wins, ſ folds to s"
+        );
+        assert_eq!(request.record_type, "MX");
     }
 
     #[test]
     fn deadlines_in_rfc3339_and_go_zero() {
+        let context = |text: String| parse::<DnsRequest>(text.as_bytes()).unwrap().context;
         let soon = Timestamp::new(time::OffsetDateTime::now_utc() + time::Duration::seconds(2));
-        let map = parse(format!(r#"{{"context":{{"deadline":"{soon}"}}}}"#).as_bytes()).unwrap();
-        let ctx = call_context(&Fields(&map)).unwrap();
+        let ctx = call_context(&context(format!(
+            r#"{{"context":{{"deadline":"{soon}"}}}}"#
+        )))
+        .unwrap();
         assert!(ctx.deadline.unwrap() > Instant::now());
-        let map = parse(br#"{"context":{"deadline":"0001-01-01T00:00:00Z"}}"#).unwrap();
-        assert_eq!(call_context(&Fields(&map)).unwrap().deadline, None);
-        let map = parse(br#"{"context":{"deadline":"tomorrow"}}"#).unwrap();
-        assert!(
-            call_context(&Fields(&map))
-                .unwrap_err()
-                .0
-                .contains("tomorrow")
-        );
+        let zero = context(r#"{"context":{"deadline":"0001-01-01T00:00:00Z"}}"#.into());
+        assert_eq!(call_context(&zero).unwrap().deadline, None);
+        let bad = context(r#"{"context":{"deadline":"tomorrow"}}"#.into());
+        assert!(call_context(&bad).unwrap_err().0.contains("tomorrow"));
     }
 
     #[test]
@@ -233,12 +294,14 @@ mod tests {
             (&b""[..], "empty"),
             (b"[1]", "object"),
             (b"{", "not valid JSON"),
+            (br#"{"host":1}"#, "\"host\""),
+            (br#"{"port":true}"#, "port must be a string or a number"),
         ] {
-            assert!(parse(bytes).unwrap_err().0.contains(needle));
+            let err = parse::<TcpRequest>(bytes).unwrap_err().0;
+            assert!(err.contains(needle), "{err}");
         }
-        let map = parse(br#"{"host":1,"args":[1]}"#).unwrap();
-        assert!(Fields(&map).string("host").is_err());
-        assert!(Fields(&map).strings("args").is_err());
+        let err = parse::<ExecRequest>(br#"{"args":[1]}"#).unwrap_err().0;
+        assert!(err.contains("args[0]"), "{err}");
         let doc = bad_request(base_for("tcp_connect"), &BadRequest("x".into()));
         assert_eq!(doc["connected"], false);
         assert_eq!(doc["error"]["type"], "internal");
@@ -247,8 +310,8 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
-            if let Ok(map) = parse(&bytes) {
-                let _ = call_context(&Fields(&map));
+            if let Ok(request) = parse::<HttpRequest>(&bytes) {
+                let _ = call_context(&request.context);
             }
         }
     }

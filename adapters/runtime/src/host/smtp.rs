@@ -6,20 +6,19 @@ use reglet_ports::SmtpProbeRequest;
 use serde_json::{Map, Value, json};
 
 use super::Call;
-use super::requests::{Fields, bad_request, base_for, call_context, error_document, parse};
+use super::requests::{SmtpRequest, bad_request, base_for, call_context, error_document, parse};
 use super::tcp::{Vetted, target, tls_fields, vet_target};
 
 const FUNCTION: &str = "smtp_connect";
 
 pub(crate) async fn smtp_connect(call: Call, bytes: Vec<u8>) -> Value {
     let base = base_for(FUNCTION);
-    let decoded = parse(&bytes).and_then(|map| {
-        let fields = Fields(&map);
+    let decoded = parse::<SmtpRequest>(&bytes).and_then(|request| {
         Ok((
-            target(&fields)?,
-            fields.bool("tls")?,
-            fields.bool("starttls")?,
-            call_context(&fields)?,
+            target(request.host, &request.port, request.timeout_ms)?,
+            request.tls,
+            request.starttls,
+            call_context(&request.context)?,
         ))
     });
     let (target, implicit_tls, starttls, context) = match decoded {

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use super::Call;
 use super::network::{Destination, vet};
 use super::requests::{
-    BadRequest, CallContext, Fields, bad_request, base_for, call_context, earliest, error_document,
-    parse,
+    BadRequest, CallContext, Port, TcpRequest, bad_request, base_for, call_context, earliest,
+    error_document, parse,
 };
 
 const FUNCTION: &str = "tcp_connect";
@@ -24,10 +24,9 @@ pub(crate) struct Target {
     pub(crate) timeout: Option<Duration>,
 }
 
-/// Reads `host`, `port` (a string or a number) and `timeout_ms`.
-pub(crate) fn target(fields: &Fields<'_>) -> Result<Target, BadRequest> {
-    let host = fields.string("host")?.unwrap_or_default();
-    let port = fields.string_or_number("port")?.unwrap_or_default();
+/// Checks `host`, `port` and `timeout_ms`.
+pub(crate) fn target(host: String, port: &Port, timeout_ms: i64) -> Result<Target, BadRequest> {
+    let port = &port.0;
     if host.is_empty() {
         return Err(BadRequest("host is required".into()));
     }
@@ -36,8 +35,7 @@ pub(crate) fn target(fields: &Fields<'_>) -> Result<Target, BadRequest> {
             "port {port:?} is not a port number from 1 to 65535"
         ))
     })?;
-    let timeout = fields
-        .int("timeout_ms")?
+    let timeout = Some(timeout_ms)
         .filter(|ms| *ms > 0)
         .map(|ms| Duration::from_millis(ms as u64));
     Ok(Target {
@@ -146,12 +144,11 @@ pub(crate) async fn vet_target(
 
 pub(crate) async fn tcp_connect(call: Call, bytes: Vec<u8>) -> Value {
     let base = base_for(FUNCTION);
-    let decoded = parse(&bytes).and_then(|map| {
-        let fields = Fields(&map);
+    let decoded = parse::<TcpRequest>(&bytes).and_then(|request| {
         Ok((
-            target(&fields)?,
-            fields.bool("tls")?,
-            call_context(&fields)?,
+            target(request.host, &request.port, request.timeout_ms)?,
+            request.tls,
+            call_context(&request.context)?,
         ))
     });
     let (target, tls, context) = match decoded {

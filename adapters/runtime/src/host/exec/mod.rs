@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::Call;
 use super::requests::{
-    Fields, bad_request, base_for, call_context, earliest, error_document, parse,
+    ExecRequest, bad_request, base_for, call_context, earliest, error_document, parse,
 };
 use policy::{Ask, Rejection};
 
@@ -20,14 +20,14 @@ const FUNCTION: &str = "exec_command";
 
 pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Value {
     let base = base_for(FUNCTION);
-    let decoded = parse(&bytes).and_then(|map| {
-        let fields = Fields(&map);
+    let decoded = parse::<ExecRequest>(&bytes).and_then(|request| {
+        let context = call_context(&request.context)?;
         Ok((
-            fields.string("command")?.unwrap_or_default(),
-            fields.strings("args")?,
-            fields.string("dir")?.filter(|d| !d.is_empty()),
-            fields.strings("env")?,
-            call_context(&fields)?,
+            request.command,
+            request.args,
+            Some(request.dir).filter(|d| !d.is_empty()),
+            request.env,
+            context,
         ))
     });
     let (command, args, dir, env, context) = match decoded {
