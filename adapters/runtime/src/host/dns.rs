@@ -9,12 +9,8 @@ use reglet_ports::{DnsQuery, DnsRecordType};
 use serde_json::{Value, json};
 
 use super::network::{capability_denied, vet};
-use super::requests::{
-    BadRequest, DnsRequest, bad_request, base_for, call_context, earliest, error_document, parse,
-};
+use super::requests::{BadRequest, CallError, DnsRequest, call_context, earliest, fail, parse};
 use super::{Call, net_error_detail};
-
-const FUNCTION: &str = "dns_lookup";
 
 /// Splits `host[:port]` (`[v6]:port` for IPv6), defaulting the port to 53.
 pub(crate) fn host_and_port(text: &str, default_port: u16) -> Result<(String, u16), BadRequest> {
@@ -36,8 +32,7 @@ pub(crate) fn host_and_port(text: &str, default_port: u16) -> Result<(String, u1
     }
 }
 
-pub(crate) async fn dns_lookup(call: Call, bytes: Vec<u8>) -> Value {
-    let base = base_for(FUNCTION);
+pub(crate) async fn dns_lookup(call: Call, bytes: Vec<u8>) -> Result<Value, CallError> {
     let (request, context) = match parse::<DnsRequest>(&bytes).and_then(|request| {
         let context = call_context(&request.context)?;
         Ok((
@@ -50,18 +45,16 @@ pub(crate) async fn dns_lookup(call: Call, bytes: Vec<u8>) -> Value {
         ))
     }) {
         Ok(decoded) => decoded,
-        Err(e) => return bad_request(base, &e),
+        Err(e) => return Err(e.into()),
     };
     let (hostname, record_type, nameserver) = request;
     if context.canceled {
-        return error_document(
-            base,
+        return fail(
             ErrorDetail::new(ErrorType::Timeout, "the plugin cancelled the lookup").timed_out(),
         );
     }
     if hostname.is_empty() {
-        return error_document(
-            base,
+        return fail(
             ErrorDetail::new(ErrorType::Config, "hostname is required").with_code("hostname"),
         );
     }
@@ -71,13 +64,10 @@ pub(crate) async fn dns_lookup(call: Call, bytes: Vec<u8>) -> Value {
         record_type
     };
     let Ok(kind) = DnsRecordType::from_str(&record_type) else {
-        return error_document(
-            base,
-            ErrorDetail::new(
-                ErrorType::Internal,
-                format!("unsupported record type: {record_type}"),
-            ),
-        );
+        return fail(ErrorDetail::new(
+            ErrorType::Internal,
+            format!("unsupported record type: {record_type}"),
+        ));
     };
     let limits = call.services().limits;
     let deadline = earliest([
@@ -89,7 +79,7 @@ pub(crate) async fn dns_lookup(call: Call, bytes: Vec<u8>) -> Value {
         Some(text) => {
             let (host, port) = match host_and_port(&text, 53) {
                 Ok(hp) => hp,
-                Err(e) => return bad_request(base, &e),
+                Err(e) => return Err(e.into()),
             };
             match vet(
                 &call.plugin.grants,
@@ -102,8 +92,7 @@ pub(crate) async fn dns_lookup(call: Call, bytes: Vec<u8>) -> Value {
             {
                 Ok(dest) => Some(dest.addrs[0]),
                 Err(error) => {
-                    call.refused(FUNCTION, &error);
-                    return error_document(base, error);
+                    return Err(CallError::refused(error));
                 }
             }
         }
@@ -114,13 +103,12 @@ pub(crate) async fn dns_lookup(call: Call, bytes: Vec<u8>) -> Value {
             };
             if !call.plugin.grants.allows(&request) {
                 let error = capability_denied(&request);
-                call.refused(FUNCTION, &error);
-                return error_document(base, error);
+                return Err(CallError::refused(error));
             }
             None
         }
     };
-    call.allowed(FUNCTION, &format!("{record_type} {hostname}"));
+    call.allowed(&format!("{record_type} {hostname}"));
     let query = DnsQuery {
         name: hostname,
         record_type: kind,
@@ -131,10 +119,9 @@ pub(crate) async fn dns_lookup(call: Call, bytes: Vec<u8>) -> Value {
     let answer =
         match tokio::time::timeout_at(deadline.into(), call.services().dns.lookup(&query)).await {
             Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => return error_document(base, net_error_detail(&e, &code)),
+            Ok(Err(e)) => return fail(net_error_detail(&e, &code)),
             Err(_) => {
-                return error_document(
-                    base,
+                return fail(
                     ErrorDetail::new(
                         ErrorType::Timeout,
                         format!("lookup of {} timed out", query.name),
@@ -156,7 +143,7 @@ pub(crate) async fn dns_lookup(call: Call, bytes: Vec<u8>) -> Value {
             .collect();
         doc.insert("mx_records".into(), Value::Array(mx));
     }
-    Value::Object(doc)
+    Ok(Value::Object(doc))
 }
 
 #[cfg(test)]

@@ -13,8 +13,7 @@ use url::Url;
 use super::Call;
 use super::network::vet;
 use super::requests::{
-    BadRequest, HttpRequest as Request, bad_request, base_for, call_context, earliest,
-    error_document, parse,
+    BadRequest, CallError, HttpRequest as Request, call_context, earliest, fail, parse,
 };
 
 const FUNCTION: &str = "http_request";
@@ -110,27 +109,22 @@ fn host_of(url: &Url) -> Option<String> {
     }
 }
 
-pub(crate) async fn http_request(call: Call, bytes: Vec<u8>) -> Value {
-    let base = base_for(FUNCTION);
+pub(crate) async fn http_request(call: Call, bytes: Vec<u8>) -> Result<Value, CallError> {
     let decoded = parse::<Request>(&bytes).and_then(|request| {
         let context = call_context(&request.context)?;
         Ok((decode(request)?, context))
     });
     let (request, context) = match decoded {
         Ok(d) => d,
-        Err(e) => return bad_request(base, &e),
+        Err(e) => return Err(e.into()),
     };
     if context.canceled {
-        return error_document(
-            base,
+        return fail(
             ErrorDetail::new(ErrorType::Timeout, "the plugin cancelled the request").timed_out(),
         );
     }
     let config_error = |message: String, code: &str| {
-        error_document(
-            base_for(FUNCTION),
-            ErrorDetail::new(ErrorType::Config, message).with_code(code),
-        )
+        fail(ErrorDetail::new(ErrorType::Config, message).with_code(code))
     };
     if !is_token(&request.method) {
         return config_error(
@@ -193,11 +187,10 @@ pub(crate) async fn http_request(call: Call, bytes: Vec<u8>) -> Value {
         {
             Ok(d) => d,
             Err(error) => {
-                call.refused(FUNCTION, &error);
-                return error_document(base, error);
+                return Err(CallError::refused(error));
             }
         };
-        call.allowed(FUNCTION, &format!("{method} {url}"));
+        call.allowed(&format!("{method} {url}"));
         let client = &call.services().http;
         let attempt = |addr| {
             client.send(HttpRequest {
@@ -213,7 +206,7 @@ pub(crate) async fn http_request(call: Call, bytes: Vec<u8>) -> Value {
         let what = format!("{method} {url}");
         let response = match dest.try_each(deadline, FUNCTION, &what, attempt).await {
             Ok(response) => response,
-            Err(error) => return error_document(base, error),
+            Err(error) => return fail(error),
         };
         let location = response
             .headers
@@ -222,8 +215,7 @@ pub(crate) async fn http_request(call: Call, bytes: Vec<u8>) -> Value {
             .map(|(_, v)| v.clone());
         if let (301 | 302 | 303 | 307 | 308, Some(location)) = (response.status, location) {
             if hop == limits.max_redirects {
-                return error_document(
-                    base,
+                return fail(
                     ErrorDetail::new(
                         ErrorType::Network,
                         format!("stopped after {} redirects", limits.max_redirects),
@@ -236,8 +228,7 @@ pub(crate) async fn http_request(call: Call, bytes: Vec<u8>) -> Value {
                     next
                 }
                 _ => {
-                    return error_document(
-                        base,
+                    return fail(
                         ErrorDetail::new(
                             ErrorType::Network,
                             format!("redirect to {location:?} is not an http(s) URL"),
@@ -279,7 +270,7 @@ pub(crate) async fn http_request(call: Call, bytes: Vec<u8>) -> Value {
         if response.body_truncated {
             doc["body_truncated"] = json!(true);
         }
-        return doc;
+        return Ok(doc);
     }
     unreachable!("the loop returns on its last hop")
 }

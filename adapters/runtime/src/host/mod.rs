@@ -31,6 +31,7 @@ use wasmtime::{Memory, TypedFunc};
 use crate::context::PluginContext;
 pub(crate) use crate::services::HostServices;
 pub(crate) use log::LogBudget;
+use requests::CallError;
 
 const MODULE: &str = "reglet_host";
 
@@ -60,9 +61,12 @@ pub(crate) fn net_error_detail(err: &NetError, code: &str) -> ErrorDetail {
     detail.with_code(code)
 }
 
-/// What a handler gets: who is calling and until when.
+/// What a handler gets: who is calling, which function, and until when.
+#[derive(Clone)]
 pub(crate) struct Call {
     pub(crate) plugin: Arc<PluginContext>,
+    /// The `reglet_host` function being called, for the log lines.
+    pub(crate) function: &'static str,
     /// The observation's deadline; no host work may outlive it.
     pub(crate) deadline: Instant,
 }
@@ -74,15 +78,15 @@ impl Call {
 
     /// Logs a refused call where anyone watching the host's log can see it, redacted: the reason
     /// can echo what the plugin asked for.
-    pub(crate) fn refused(&self, function: &str, error: &ErrorDetail) {
+    fn refused(&self, error: &ErrorDetail) {
         let message = self.redacted(&error.message);
-        tracing::warn!(target: "reglet::host", plugin = %self.plugin.name, function, "refused: {message}");
+        tracing::warn!(target: "reglet::host", plugin = %self.plugin.name, function = self.function, "refused: {message}");
     }
 
     /// Logs an allowed call, redacted: `what` echoes the request (a command's arguments, a URL).
-    pub(crate) fn allowed(&self, function: &str, what: &str) {
+    pub(crate) fn allowed(&self, what: &str) {
         let what = self.redacted(what);
-        tracing::info!(target: "reglet::host", plugin = %self.plugin.name, function, "allowed: {what}");
+        tracing::info!(target: "reglet::host", plugin = %self.plugin.name, function = self.function, "allowed: {what}");
     }
 
     fn redacted<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
@@ -97,7 +101,7 @@ fn register<T, H, F>(linker: &mut Linker<T>, name: &'static str, handler: H) -> 
 where
     T: HostView,
     H: Fn(Call, Vec<u8>) -> F + Send + Sync + Copy + 'static,
-    F: Future<Output = Value> + Send + 'static,
+    F: Future<Output = Result<Value, CallError>> + Send + 'static,
 {
     linker.func_wrap_async(
         MODULE,
@@ -106,15 +110,20 @@ where
             Box::new(async move {
                 let call = Call {
                     plugin: caller.data().plugin().clone(),
+                    function: name,
                     deadline: caller.data().deadline(),
                 };
-                let answer = match wire::read_request(&mut caller, packed) {
-                    Ok(bytes) => handler(call, bytes).await,
-                    Err(reason) => requests::bad_request(
-                        requests::base_for(name),
-                        &requests::BadRequest(reason),
-                    ),
+                let outcome = match wire::read_request(&mut caller, packed) {
+                    Ok(bytes) => handler(call.clone(), bytes).await,
+                    Err(reason) => Err(CallError::from(requests::BadRequest(reason))),
                 };
+                // The one place an error becomes the guest's answer, and a refusal a log line.
+                let answer = outcome.unwrap_or_else(|error| {
+                    if let Some(refusal) = error.refusal() {
+                        call.refused(refusal);
+                    }
+                    error.into_answer(name)
+                });
                 let bytes = serde_json::to_vec(&answer).expect("answers serialise");
                 wire::write_response(&mut caller, &bytes).await
             })

@@ -221,14 +221,81 @@ pub(crate) fn error_document(base: Value, error: ErrorDetail) -> Value {
     Value::Object(doc)
 }
 
-/// The answer to a request that could not be read.
-pub(crate) fn bad_request(base: Value, reason: &BadRequest) -> Value {
-    error_document(
-        base,
-        ErrorDetail::new(
-            ErrorType::Internal,
-            format!("invalid request: {}", reason.0),
-        ),
+/// A host call that produced no answer of its own. [`super::register`] turns it into the
+/// function's error document, and logs it when it is a refusal: the one place both happen.
+/// Boxed, so the `Ok` path of every handler stays small.
+#[derive(Debug)]
+pub(crate) struct CallError(Box<Failure>);
+
+#[derive(Debug)]
+struct Failure {
+    detail: ErrorDetail,
+    /// The grants or the sandbox refused the call (logged as `refused:`), as opposed to a call
+    /// that was allowed and failed.
+    refused: bool,
+    /// Fields the answer carries even on error, over the function's base (a TCP check's
+    /// `address`, say).
+    fields: Map<String, Value>,
+}
+
+impl CallError {
+    fn new(detail: ErrorDetail, refused: bool) -> Self {
+        CallError(Box::new(Failure {
+            detail,
+            refused,
+            fields: Map::new(),
+        }))
+    }
+
+    /// A refusal by the grants or the sandbox.
+    pub(crate) fn refused(detail: ErrorDetail) -> Self {
+        CallError::new(detail, true)
+    }
+
+    /// The same error, answering with `field` too.
+    pub(crate) fn with_field(mut self, name: &str, value: Value) -> Self {
+        self.0.fields.insert(name.to_owned(), value);
+        self
+    }
+
+    /// The refusal to log, when this is one.
+    pub(crate) fn refusal(&self) -> Option<&ErrorDetail> {
+        self.0.refused.then_some(&self.0.detail)
+    }
+
+    /// The error document `function` answers with.
+    pub(crate) fn into_answer(self, function: &str) -> Value {
+        let Failure { detail, fields, .. } = *self.0;
+        let mut base = base_for(function);
+        if let Value::Object(map) = &mut base {
+            map.extend(fields);
+        }
+        error_document(base, detail)
+    }
+}
+
+impl From<ErrorDetail> for CallError {
+    fn from(detail: ErrorDetail) -> Self {
+        CallError::new(detail, false)
+    }
+}
+
+impl From<BadRequest> for CallError {
+    fn from(reason: BadRequest) -> Self {
+        bad_request_detail(&reason).into()
+    }
+}
+
+/// Answers with `detail` as an error (allowed, but failed).
+pub(crate) fn fail(detail: ErrorDetail) -> Result<Value, CallError> {
+    Err(detail.into())
+}
+
+/// What a request that could not be read is answered with.
+fn bad_request_detail(reason: &BadRequest) -> ErrorDetail {
+    ErrorDetail::new(
+        ErrorType::Internal,
+        format!("invalid request: {}", reason.0),
     )
 }
 
@@ -302,7 +369,7 @@ mod tests {
         }
         let err = parse::<ExecRequest>(br#"{"args":[1]}"#).unwrap_err().0;
         assert!(err.contains("args[0]"), "{err}");
-        let doc = bad_request(base_for("tcp_connect"), &BadRequest("x".into()));
+        let doc = CallError::from(BadRequest("x".into())).into_answer("tcp_connect");
         assert_eq!(doc["connected"], false);
         assert_eq!(doc["error"]["type"], "internal");
     }

@@ -6,13 +6,12 @@ use reglet_ports::SmtpProbeRequest;
 use serde_json::{Map, Value, json};
 
 use super::Call;
-use super::requests::{SmtpRequest, bad_request, base_for, call_context, error_document, parse};
+use super::requests::{CallError, SmtpRequest, call_context, parse};
 use super::tcp::{Vetted, target, tls_fields, vet_target};
 
 const FUNCTION: &str = "smtp_connect";
 
-pub(crate) async fn smtp_connect(call: Call, bytes: Vec<u8>) -> Value {
-    let base = base_for(FUNCTION);
+pub(crate) async fn smtp_connect(call: Call, bytes: Vec<u8>) -> Result<Value, CallError> {
     let decoded = parse::<SmtpRequest>(&bytes).and_then(|request| {
         Ok((
             target(request.host, &request.port, request.timeout_ms)?,
@@ -23,17 +22,13 @@ pub(crate) async fn smtp_connect(call: Call, bytes: Vec<u8>) -> Value {
     });
     let (target, implicit_tls, starttls, context) = match decoded {
         Ok(d) => d,
-        Err(e) => return bad_request(base, &e),
+        Err(e) => return Err(e.into()),
     };
     let Vetted {
         address,
-        base,
         deadline,
         dest,
-    } = match vet_target(&call, FUNCTION, &target, &context).await {
-        Ok(v) => v,
-        Err(answer) => return answer,
-    };
+    } = vet_target(&call, &target, &context).await?;
     let smtp = &call.services().smtp;
     let attempt = |addr| {
         smtp.probe(SmtpProbeRequest {
@@ -58,8 +53,8 @@ pub(crate) async fn smtp_connect(call: Call, bytes: Vec<u8>) -> Value {
             if let Some(info) = &report.tls {
                 tls_fields(&mut doc, info);
             }
-            Value::Object(doc)
+            Ok(Value::Object(doc))
         }
-        Err(error) => error_document(base, error),
+        Err(error) => Err(CallError::from(error).with_field("address", json!(address))),
     }
 }

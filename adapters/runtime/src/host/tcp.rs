@@ -11,8 +11,7 @@ use serde_json::{Map, Value, json};
 use super::Call;
 use super::network::{Destination, vet};
 use super::requests::{
-    BadRequest, CallContext, Port, TcpRequest, bad_request, base_for, call_context, earliest,
-    error_document, parse,
+    BadRequest, CallContext, CallError, Port, TcpRequest, call_context, earliest, parse,
 };
 
 const FUNCTION: &str = "tcp_connect";
@@ -84,8 +83,6 @@ pub(crate) fn tls_fields(doc: &mut Map<String, Value>, tls: &TlsInfo) {
 pub(crate) struct Vetted {
     /// `host:port` as the request gave it.
     pub(crate) address: String,
-    /// The answer's fields for an error (the function's base plus `address`).
-    pub(crate) base: Value,
     /// When the whole check must be over.
     pub(crate) deadline: Instant,
     /// Where to connect.
@@ -97,17 +94,14 @@ pub(crate) struct Vetted {
 /// refusal, the answer to return.
 pub(crate) async fn vet_target(
     call: &Call,
-    function: &str,
     target: &Target,
     context: &CallContext,
-) -> Result<Vetted, Value> {
+) -> Result<Vetted, CallError> {
     let address = format!("{}:{}", target.host, target.port);
-    let mut base = base_for(function);
-    base["address"] = json!(address);
     if context.canceled {
         let error =
             ErrorDetail::new(ErrorType::Timeout, "the plugin cancelled the call").timed_out();
-        return Err(error_document(base, error));
+        return Err(CallError::from(error).with_field("address", json!(address)));
     }
     let timeout = target
         .timeout
@@ -127,23 +121,18 @@ pub(crate) async fn vet_target(
     .await
     {
         Ok(dest) => {
-            call.allowed(function, &address);
+            call.allowed(&address);
             Ok(Vetted {
                 address,
-                base,
                 deadline,
                 dest,
             })
         }
-        Err(error) => {
-            call.refused(function, &error);
-            Err(error_document(base, error))
-        }
+        Err(error) => Err(CallError::refused(error).with_field("address", json!(address))),
     }
 }
 
-pub(crate) async fn tcp_connect(call: Call, bytes: Vec<u8>) -> Value {
-    let base = base_for(FUNCTION);
+pub(crate) async fn tcp_connect(call: Call, bytes: Vec<u8>) -> Result<Value, CallError> {
     let decoded = parse::<TcpRequest>(&bytes).and_then(|request| {
         Ok((
             target(request.host, &request.port, request.timeout_ms)?,
@@ -153,17 +142,13 @@ pub(crate) async fn tcp_connect(call: Call, bytes: Vec<u8>) -> Value {
     });
     let (target, tls, context) = match decoded {
         Ok(d) => d,
-        Err(e) => return bad_request(base, &e),
+        Err(e) => return Err(e.into()),
     };
     let Vetted {
         address,
-        base,
         deadline,
         dest,
-    } = match vet_target(&call, FUNCTION, &target, &context).await {
-        Ok(v) => v,
-        Err(answer) => return answer,
-    };
+    } = vet_target(&call, &target, &context).await?;
     let tcp = &call.services().tcp;
     let attempt = |addr| {
         tcp.connect(TcpConnectRequest {
@@ -188,8 +173,8 @@ pub(crate) async fn tcp_connect(call: Call, bytes: Vec<u8>) -> Value {
             if let Some(info) = &report.tls {
                 tls_fields(&mut doc, info);
             }
-            Value::Object(doc)
+            Ok(Value::Object(doc))
         }
-        Err(error) => error_document(base, error),
+        Err(error) => Err(CallError::from(error).with_field("address", json!(address))),
     }
 }

@@ -22,8 +22,35 @@ fn call(grants: &[&str], services: HostServices) -> Call {
             GrantSet::parse_all(grants).unwrap(),
             services,
         )),
+        function: "test",
         deadline: Instant::now() + Duration::from_secs(10),
     }
+}
+
+/// The handlers as the guest sees them: an error becomes the function's error document, as
+/// `register` makes it.
+mod answered {
+    use serde_json::Value;
+
+    use super::super::Call;
+
+    macro_rules! answered {
+        ($($module:ident :: $function:ident),*) => {$(
+            pub(super) async fn $function(call: Call, bytes: Vec<u8>) -> Value {
+                super::super::$module::$function(call, bytes)
+                    .await
+                    .unwrap_or_else(|e| e.into_answer(stringify!($function)))
+            }
+        )*};
+    }
+
+    answered!(
+        dns::dns_lookup,
+        http::http_request,
+        tcp::tcp_connect,
+        smtp::smtp_connect,
+        exec::exec_command
+    );
 }
 
 fn bytes(doc: Value) -> Vec<u8> {
@@ -73,7 +100,7 @@ async fn http_connects_to_the_address_it_vetted_even_if_dns_rebinds() {
         .dns(Arc::new(dns))
         .http(Arc::new(http))
         .build();
-    let doc = super::http::http_request(
+    let doc = answered::http_request(
         call(&["network:outbound:rebind.example:80"], services),
         bytes(json!({"method": "GET", "url": "http://rebind.example/x"})),
     )
@@ -130,7 +157,7 @@ async fn redirects_are_rechecked_against_grants_and_the_ssrf_filter() {
             .dns(Arc::new(dns_answers(vec![vec!["93.184.215.14"]])))
             .http(Arc::new(http))
             .build();
-        let doc = super::http::http_request(
+        let doc = answered::http_request(
             call(grants, services),
             bytes(json!({"url": "http://allowed.example/start"})),
         )
@@ -153,7 +180,7 @@ async fn redirects_stop_after_ten_and_change_method_and_credentials_like_go() {
         .dns(Arc::new(dns_answers(vec![vec!["93.184.215.14"]; 11])))
         .http(Arc::new(http))
         .build();
-    let doc = super::http::http_request(
+    let doc = answered::http_request(
         call(&["network:outbound:loop.example:80"], services),
         bytes(json!({"url": "http://loop.example/"})),
     )
@@ -183,7 +210,7 @@ async fn redirects_stop_after_ten_and_change_method_and_credentials_like_go() {
         ])))
         .http(Arc::new(http))
         .build();
-    let doc = super::http::http_request(
+    let doc = answered::http_request(
         call(&["network:outbound:*:80"], services),
         bytes(json!({"method": "POST", "url": "http://a.example/form", "body": "eyJ4IjoxfQ==",
                      "headers": {"Authorization": ["Bearer t"], "Host": ["evil.example"], "X-Trace": ["1"]}})),
@@ -230,7 +257,7 @@ async fn http_request_errors_are_documents() {
             "method",
         ),
     ] {
-        let doc = super::http::http_request(
+        let doc = answered::http_request(
             call(&["network:outbound:*"], HostServices::builder().build()),
             bytes(request),
         )
@@ -249,7 +276,7 @@ async fn dns_checks_the_name_or_the_nameserver() {
     dns.expect_resolve_ips().never();
     let services = HostServices::builder().dns(Arc::new(dns)).build();
     let c = call(&["network:outbound:*.example.com:53"], services);
-    let doc = super::dns::dns_lookup(c, bytes(json!({"hostname": "evil.test", "type": "A"}))).await;
+    let doc = answered::dns_lookup(c, bytes(json!({"hostname": "evil.test", "type": "A"}))).await;
     assert!(
         doc["error"]["message"]
             .as_str()
@@ -260,7 +287,7 @@ async fn dns_checks_the_name_or_the_nameserver() {
 
     let services = HostServices::builder().build();
     let c = call(&["network:outbound:*:53"], services);
-    let doc = super::dns::dns_lookup(
+    let doc = answered::dns_lookup(
         c,
         bytes(json!({"hostname": "a.example.com", "nameserver": "10.0.0.53"})),
     )
@@ -271,7 +298,7 @@ async fn dns_checks_the_name_or_the_nameserver() {
     );
 
     let c = call(&["network:outbound:*:53"], HostServices::builder().build());
-    let doc = super::dns::dns_lookup(
+    let doc = answered::dns_lookup(
         c,
         bytes(json!({"hostname": "a.example.com", "type": "SRV"})),
     )
@@ -294,7 +321,7 @@ async fn dns_checks_the_name_or_the_nameserver() {
         &["network:outbound:8.8.8.8:53"],
         HostServices::builder().dns(Arc::new(dns)).build(),
     );
-    let doc = super::dns::dns_lookup(
+    let doc = answered::dns_lookup(
         c,
         bytes(json!({"hostname": "a.example.com", "type": "MX", "nameserver": "8.8.8.8:53"})),
     )
@@ -359,7 +386,7 @@ async fn exec_refuses_what_is_not_granted_or_would_hijack() {
             "command not found",
         ),
     ] {
-        let doc = super::exec::exec_command(call(&grants, never()), bytes(request.clone())).await;
+        let doc = answered::exec_command(call(&grants, never()), bytes(request.clone())).await;
         assert!(
             doc["error"]["message"].as_str().unwrap().contains(needle),
             "{request}: {doc}"
@@ -398,7 +425,7 @@ async fn exec_runs_granted_programs_with_only_the_allowed_environment() {
             })
         });
     let services = HostServices::builder().commands(Arc::new(runner)).build();
-    let doc = super::exec::exec_command(
+    let doc = answered::exec_command(
         call(&["exec:env", "exec:env:LD_PRELOAD"], services),
         bytes(json!({"command": "env", "args": ["-0"], "env": ["LANG=C", "LD_PRELOAD=/tmp/x.so"]})),
     )
@@ -429,7 +456,7 @@ async fn a_certificate_that_fails_verification_is_reported_not_hidden() {
         })
     });
     let services = HostServices::builder().tcp(Arc::new(tcp)).build();
-    let doc = super::tcp::tcp_connect(
+    let doc = answered::tcp_connect(
         call(&["network:outbound:93.184.215.14:443"], services),
         bytes(json!({"host": "93.184.215.14", "port": "443", "tls": true})),
     )
@@ -509,11 +536,11 @@ proptest! {
                     .build()
             };
             for answer in [
-                super::dns::dns_lookup(call(&[], quiet()), bytes.clone()).await,
-                super::http::http_request(call(&[], quiet()), bytes.clone()).await,
-                super::tcp::tcp_connect(call(&[], quiet()), bytes.clone()).await,
-                super::smtp::smtp_connect(call(&[], quiet()), bytes.clone()).await,
-                super::exec::exec_command(call(&[], quiet()), bytes.clone()).await,
+                answered::dns_lookup(call(&[], quiet()), bytes.clone()).await,
+                answered::http_request(call(&[], quiet()), bytes.clone()).await,
+                answered::tcp_connect(call(&[], quiet()), bytes.clone()).await,
+                answered::smtp_connect(call(&[], quiet()), bytes.clone()).await,
+                answered::exec_command(call(&[], quiet()), bytes.clone()).await,
             ] {
                 assert!(answer.is_object());
             }

@@ -11,15 +11,10 @@ use reglet_ports::CommandRequest;
 use serde_json::{Value, json};
 
 use super::Call;
-use super::requests::{
-    ExecRequest, bad_request, base_for, call_context, earliest, error_document, parse,
-};
+use super::requests::{CallError, ExecRequest, call_context, earliest, fail, parse};
 use policy::{Ask, Rejection};
 
-const FUNCTION: &str = "exec_command";
-
-pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Value {
-    let base = base_for(FUNCTION);
+pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Result<Value, CallError> {
     let decoded = parse::<ExecRequest>(&bytes).and_then(|request| {
         let context = call_context(&request.context)?;
         Ok((
@@ -32,11 +27,10 @@ pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Value {
     });
     let (command, args, dir, env, context) = match decoded {
         Ok(d) => d,
-        Err(e) => return bad_request(base, &e),
+        Err(e) => return Err(e.into()),
     };
     if context.canceled {
-        return error_document(
-            base,
+        return fail(
             ErrorDetail::new(ErrorType::Timeout, "the plugin cancelled the command").timed_out(),
         );
     }
@@ -48,10 +42,9 @@ pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Value {
     };
     let vetted = match policy::vet(&call.plugin.grants, &ask) {
         Ok(vetted) => vetted,
-        Err(Rejection::Invalid(error)) => return error_document(base, *error),
+        Err(Rejection::Invalid(error)) => return fail(*error),
         Err(Rejection::Refused(error)) => {
-            call.refused(FUNCTION, &error);
-            return error_document(base, *error);
+            return Err(CallError::refused(*error));
         }
     };
     let program = vetted.program.display().to_string();
@@ -61,7 +54,7 @@ pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Value {
         context.deadline,
         Some(Instant::now() + limits.exec_timeout),
     ]);
-    call.allowed(FUNCTION, &format!("{program} {}", args.join(" ")));
+    call.allowed(&format!("{program} {}", args.join(" ")));
     let request = CommandRequest {
         program: vetted.program,
         args,
@@ -96,11 +89,11 @@ pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Value {
             if out.stderr_truncated {
                 doc["stderr_truncated"] = json!(true);
             }
-            doc
+            Ok(doc)
         }
-        Err(e) => error_document(
-            base,
-            ErrorDetail::new(ErrorType::Execution, format!("cannot run {program}: {e}")),
-        ),
+        Err(e) => fail(ErrorDetail::new(
+            ErrorType::Execution,
+            format!("cannot run {program}: {e}"),
+        )),
     }
 }
