@@ -7,8 +7,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::go_json::{self, GoDecode};
 use crate::go_struct;
-use crate::wire::go_json::{self, GoDecode};
 
 /// The category of an [`ErrorDetail`] (its `type` key on the wire).
 ///

@@ -5,9 +5,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error_detail::ErrorDetail;
+use crate::go_json;
 use crate::go_struct;
 use crate::timestamp::Timestamp;
-use crate::wire::go_json;
 
 /// The plugin's own verdict on an observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -179,46 +179,6 @@ impl Evidence {
     /// True when the plugin's verdict is success (Gen 1's boolean `Status`).
     pub fn passed(&self) -> bool {
         self.outcome == Outcome::Success
-    }
-
-    /// Decodes a document in the given generation's wire format, by Go's rules.
-    ///
-    /// ```
-    /// use reglet_domain::{AbiGeneration, Evidence, EvidenceStatus};
-    ///
-    /// // A Gen 2 result: the last of the two status keys wins (`ſ` folds to `s`, as in Go).
-    /// let doc = r#"{"status":"success","ſtatus":"failure","data":{"open":true}}"#;
-    /// let evidence = Evidence::decode(AbiGeneration::Gen2, doc.as_bytes()).unwrap();
-    /// assert_eq!(evidence.status(), EvidenceStatus::Failure);
-    /// assert_eq!(evidence.data.unwrap()["open"], true);
-    ///
-    /// // A Gen 1 Evidence that carries an error could not run: an error, not a failure.
-    /// let doc = br#"{"Status":false,"Error":{"message":"no such host","type":"network"}}"#;
-    /// let evidence = Evidence::decode(AbiGeneration::Gen1, doc).unwrap();
-    /// assert_eq!(evidence.error_detail().unwrap().message, "no such host");
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// A [`crate::DecodeError`] when `bytes` are not UTF-8 JSON, a key holds a value of the wrong
-    /// type (the reason names the key), or a Gen 2 status is not one of `success`, `failure` and
-    /// `error`.
-    pub fn decode(
-        generation: crate::AbiGeneration,
-        bytes: &[u8],
-    ) -> Result<Self, crate::DecodeError> {
-        match generation {
-            crate::AbiGeneration::Gen1 => crate::wire::gen1::decode_evidence(bytes),
-            crate::AbiGeneration::Gen2 => crate::wire::gen2::decode_result(bytes),
-        }
-    }
-
-    /// Encodes into the given generation's wire format.
-    pub fn encode(&self, generation: crate::AbiGeneration) -> Value {
-        match generation {
-            crate::AbiGeneration::Gen1 => crate::wire::gen1::encode_evidence(self),
-            crate::AbiGeneration::Gen2 => crate::wire::gen2::encode_result(self),
-        }
     }
 }
 

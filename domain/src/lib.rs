@@ -7,15 +7,17 @@
 //! keys and a string status); both decode into the same [`Evidence`], [`PluginInfo`] and
 //! [`GrantSet`], and the codecs in [`wire`] are the only place that knows the difference. Every
 //! document is read exactly as Go's `encoding/json` reads it, by one mechanism,
-//! [`wire::go_json`]. Values keep their invariants in their types: an [`Evidence`] holds one
+//! [`go_json`]. Values keep their invariants in their types: an [`Evidence`] holds one
 //! [`Outcome`], so its verdict and its error cannot disagree, and a [`PluginName`] is always valid.
 
 #![deny(missing_docs)]
 #![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 
 pub mod config;
+pub mod decode_error;
 pub mod error_detail;
 pub mod evidence;
+pub mod go_json;
 pub mod grants;
 pub mod manifest;
 pub mod plugin_error;
@@ -27,6 +29,7 @@ pub mod timestamp;
 pub mod wire;
 
 pub use config::{Config, ConfigError};
+pub use decode_error::DecodeError;
 pub use error_detail::{ErrorDetail, ErrorType};
 pub use evidence::{Evidence, EvidenceStatus, Outcome, ResultMetadata};
 pub use grants::{AccessRequest, GrantParseError, GrantSet, RiskFactor, RiskLevel, RiskReport};
@@ -37,4 +40,4 @@ pub use plugin_name::{PluginName, PluginNameError};
 pub use schema::{ConfigSchema, FieldDef};
 pub use status::{ControlStatus, ExpectationOutcome, ObservationStatus};
 pub use timestamp::Timestamp;
-pub use wire::{AbiGeneration, DecodeError};
+pub use wire::AbiGeneration;

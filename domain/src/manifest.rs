@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::DecodeError;
+use crate::go_json;
 use crate::go_struct;
 use crate::grants::{GrantSet, WireGrantSet};
 use crate::plugin_info::PluginInfo;
 use crate::plugin_name::PluginName;
 use crate::schema::ConfigSchema;
-use crate::wire::DecodeError;
-use crate::wire::go_json;
 
 /// A Gen 2 plugin's manifest: identity, services, config schema and declared capabilities.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,16 +164,6 @@ go_struct!(Example {
 });
 
 impl PluginManifest {
-    /// Decodes a `_manifest` result with Go's rules.
-    ///
-    /// # Errors
-    ///
-    /// A [`DecodeError`] when `bytes` are not a JSON object of the Manifest's shape, when a
-    /// declared capability does not parse, or when the name is not a valid [`PluginName`].
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        crate::wire::gen2::decode_manifest(bytes)
-    }
-
     /// The identity and declared capabilities, in the generation-independent form.
     pub fn info(&self) -> PluginInfo {
         PluginInfo {

@@ -30,14 +30,3 @@ pub struct PluginInfo {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unrecognised_capabilities: Vec<String>,
 }
-
-impl PluginInfo {
-    /// Decodes the result of Gen 1 `describe`.
-    ///
-    /// # Errors
-    ///
-    /// See [`crate::wire::gen1::decode_plugin_info`].
-    pub fn decode_gen1(bytes: &[u8]) -> Result<Self, crate::DecodeError> {
-        crate::wire::gen1::decode_plugin_info(bytes)
-    }
-}

@@ -24,8 +24,8 @@ use super::{
     EnvPattern, FsAccess, FsGrant, GrantParseError, GrantSet, HostPattern, NetworkGrant,
     PathPattern, PortRange,
 };
+use crate::go_json::{self, GoDecode};
 use crate::go_struct;
-use crate::wire::go_json::{self, GoDecode};
 
 /// `hostfunc.GrantSet` as the plugin or the user wrote it, before its patterns are validated.
 #[derive(Default)]

@@ -4,9 +4,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
 use super::DecodeError;
-use super::go_json::{self, GoDecode};
 use crate::error_detail::ErrorDetail;
 use crate::evidence::{Evidence, EvidenceStatus, Outcome};
+use crate::go_json::{self, GoDecode};
 use crate::go_struct;
 use crate::grants::GrantSet;
 use crate::plugin_info::PluginInfo;

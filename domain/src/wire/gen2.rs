@@ -4,9 +4,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::DecodeError;
-use super::go_json;
 use crate::error_detail::ErrorDetail;
 use crate::evidence::{Evidence, EvidenceStatus, Outcome, ResultMetadata};
+use crate::go_json;
 use crate::go_struct;
 use crate::manifest::PluginManifest;
 use crate::timestamp::Timestamp;

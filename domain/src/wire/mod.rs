@@ -2,12 +2,16 @@
 //!
 //! Both generations are Go programs speaking Go's `encoding/json`, so every document is read by
 //! Go's rules — keys matched to fields case-insensitively, the last of several keys winning, `null`
-//! handled per field type — which live in one place, [`go_json`]. Gen 1 guests rely on the case
+//! handled per field type — which live in one place, [`crate::go_json`].
+//!
+//! Arrows point one way: the codecs know the domain's types, the types know nothing of the codecs
+//! (the `decode`/`encode` methods on them are written here). Gen 1 guests rely on the case
 //! rule: their Evidence has no JSON tags, so it travels as `Status`, `Data`, ...
 
 pub mod gen1;
 pub mod gen2;
-pub mod go_json;
+
+pub use crate::decode_error::DecodeError;
 
 /// Which Reglet plugin ABI a module speaks, detected from its exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -28,31 +32,70 @@ impl std::fmt::Display for AbiGeneration {
     }
 }
 
-/// A plugin document could not be decoded; says where and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what}: {reason}")]
-pub struct DecodeError {
-    what: String,
-    reason: String,
-}
-
-impl DecodeError {
-    /// An error about the document `what` (e.g. "evidence"), with a reason that names the key.
-    pub fn new(what: impl Into<String>, reason: impl Into<String>) -> Self {
-        DecodeError {
-            what: what.into(),
-            reason: reason.into(),
+// The codecs' entry points, written here as methods of the domain's types so that the types
+// never import the codecs.
+impl crate::Evidence {
+    /// Decodes a document in the given generation's wire format, by Go's rules.
+    ///
+    /// ```
+    /// use reglet_domain::{AbiGeneration, Evidence, EvidenceStatus};
+    ///
+    /// // A Gen 2 result: the last of the two status keys wins (`ſ` folds to `s`, as in Go).
+    /// let doc = r#"{"status":"success","ſtatus":"failure","data":{"open":true}}"#;
+    /// let evidence = Evidence::decode(AbiGeneration::Gen2, doc.as_bytes()).unwrap();
+    /// assert_eq!(evidence.status(), EvidenceStatus::Failure);
+    /// assert_eq!(evidence.data.unwrap()["open"], true);
+    ///
+    /// // A Gen 1 Evidence that carries an error could not run: an error, not a failure.
+    /// let doc = br#"{"Status":false,"Error":{"message":"no such host","type":"network"}}"#;
+    /// let evidence = Evidence::decode(AbiGeneration::Gen1, doc).unwrap();
+    /// assert_eq!(evidence.error_detail().unwrap().message, "no such host");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`crate::DecodeError`] when `bytes` are not UTF-8 JSON, a key holds a value of the wrong
+    /// type (the reason names the key), or a Gen 2 status is not one of `success`, `failure` and
+    /// `error`.
+    pub fn decode(
+        generation: crate::AbiGeneration,
+        bytes: &[u8],
+    ) -> Result<Self, crate::DecodeError> {
+        match generation {
+            crate::AbiGeneration::Gen1 => gen1::decode_evidence(bytes),
+            crate::AbiGeneration::Gen2 => gen2::decode_result(bytes),
         }
     }
 
-    /// Which document failed ("evidence", "plugin info", ...).
-    pub fn what(&self) -> &str {
-        &self.what
+    /// Encodes into the given generation's wire format.
+    pub fn encode(&self, generation: crate::AbiGeneration) -> serde_json::Value {
+        match generation {
+            crate::AbiGeneration::Gen1 => gen1::encode_evidence(self),
+            crate::AbiGeneration::Gen2 => gen2::encode_result(self),
+        }
     }
+}
 
-    /// Why it failed, including the key path when known.
-    pub fn reason(&self) -> &str {
-        &self.reason
+impl crate::PluginManifest {
+    /// Decodes a `_manifest` result with Go's rules.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when `bytes` are not a JSON object of the Manifest's shape, when a
+    /// declared capability does not parse, or when the name is not a valid plugin name.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        gen2::decode_manifest(bytes)
+    }
+}
+
+impl crate::PluginInfo {
+    /// Decodes the result of Gen 1 `describe`.
+    ///
+    /// # Errors
+    ///
+    /// See [`gen1::decode_plugin_info`].
+    pub fn decode_gen1(bytes: &[u8]) -> Result<Self, DecodeError> {
+        gen1::decode_plugin_info(bytes)
     }
 }
 

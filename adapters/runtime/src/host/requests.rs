@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use reglet_domain::go_json::{self, GoDecode};
 use reglet_domain::go_struct;
-use reglet_domain::wire::go_json::{self, GoDecode};
 use reglet_domain::{ErrorDetail, ErrorType, Timestamp};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};

@@ -47,7 +47,7 @@ pub use serde::Deserializer;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::DecodeError;
+use crate::DecodeError;
 use crate::timestamp::Timestamp;
 
 /// A type a JSON value can be decoded into the way Go's `encoding/json` decodes into a variable
@@ -88,7 +88,7 @@ pub trait GoStruct {
 ///
 /// ```
 /// use reglet_domain::go_struct;
-/// use reglet_domain::wire::go_json;
+/// use reglet_domain::go_json;
 ///
 /// #[derive(Default)]
 /// struct Probe {
@@ -105,10 +105,10 @@ pub trait GoStruct {
 #[macro_export]
 macro_rules! go_struct {
     ($ty:ident { $($wire:literal => $field:ident $(with $decode:path)?),* $(,)? }) => {
-        impl $crate::wire::go_json::GoStruct for $ty {
+        impl $crate::go_json::GoStruct for $ty {
             const FIELDS: &'static [&'static str] = &[$($wire),*];
 
-            fn decode_field<'de, D: $crate::wire::go_json::Deserializer<'de>>(
+            fn decode_field<'de, D: $crate::go_json::Deserializer<'de>>(
                 &mut self,
                 field: &'static str,
                 value: D,
@@ -120,17 +120,17 @@ macro_rules! go_struct {
             }
         }
 
-        impl $crate::wire::go_json::GoDecode for $ty {
-            fn go_decode<'de, D: $crate::wire::go_json::Deserializer<'de>>(
+        impl $crate::go_json::GoDecode for $ty {
+            fn go_decode<'de, D: $crate::go_json::Deserializer<'de>>(
                 &mut self,
                 deserializer: D,
             ) -> ::core::result::Result<(), D::Error> {
-                $crate::wire::go_json::decode_struct(self, deserializer)
+                $crate::go_json::decode_struct(self, deserializer)
             }
         }
     };
     (@decode $place:expr, $value:ident) => {
-        $crate::wire::go_json::GoDecode::go_decode(&mut $place, $value)
+        $crate::go_json::GoDecode::go_decode(&mut $place, $value)
     };
     (@decode $place:expr, $value:ident, $decode:path) => {
         $decode(&mut $place, $value)
