@@ -8,8 +8,10 @@
 
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod expect;
 pub mod profile;
+pub mod report;
 pub mod secrets;
 pub mod suggest;
 pub mod system_config;

@@ -195,7 +195,9 @@ fn grants_set_after_load_apply_to_the_next_observation() {
     std::fs::write(format!("{root}/granted"), "x").unwrap();
     // path_open(fd 3 = the first mount, "granted", read)
     let plugin = script(
-        &["(call $path_open (i32.const 3) (i32.const 1) ${file} (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 8))"],
+        &[
+            "(call $path_open (i32.const 3) (i32.const 1) ${file} (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 8))",
+        ],
         &[("file", "granted")],
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -210,7 +212,10 @@ fn grants_set_after_load_apply_to_the_next_observation() {
             .await
             .unwrap();
         let errnos = |evidence: reglet_domain::Evidence| {
-            evidence.data.unwrap()["errnos"].as_str().unwrap().to_owned()
+            evidence.data.unwrap()["errnos"]
+                .as_str()
+                .unwrap()
+                .to_owned()
         };
         let empty = Config::from_value(json!({})).unwrap();
         loaded.warm_pool(2).await.unwrap();
