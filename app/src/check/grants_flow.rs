@@ -89,6 +89,7 @@ pub(super) async fn settle(
     executor: &dyn PluginExecutor,
     choice: &SecurityChoice,
     grants_file: Option<&Path>,
+    secrets: &crate::secrets::Secrets,
     prompter: &mut dyn Prompter,
     say: &mut dyn FnMut(String) -> io::Result<()>,
 ) -> io::Result<bool> {
@@ -118,7 +119,11 @@ pub(super) async fn settle(
             .filter(|(_, skip)| skip.is_none())
             .flat_map(|(c, _)| c.observations.iter())
             .filter(|o| o.plugin == plugin.name)
-            .map(|o| grants::needed(o.config.value(), &declared))
+            // What the plugin will be given is what it will see: secrets in place.
+            .map(|o| match o.config.expand(secrets) {
+                Ok(config) => grants::needed(&config, &declared),
+                Err(_) => grants::needed(o.config.value(), &declared),
+            })
             .fold(GrantSet::new(), |all, g| all.merge(&g));
         let missing = needed.difference(&store.granted(plugin.name.as_str(), &plugin.sha256));
         needs.push((plugin, needed, missing));

@@ -153,6 +153,7 @@ pub async fn check(
         &*services.executor,
         &choice,
         options.grants_file.as_deref(),
+        &secrets,
         prompter,
         &mut |text| say(err, text),
     )
