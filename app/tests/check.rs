@@ -85,7 +85,7 @@ fn the_example_profile_passes() {
         .arg("--trust-plugins")
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("2 controls: 2 passed, 0 failed"));
+        .stdout(predicate::str::contains("3 controls: 3 passed, 0 failed"));
 }
 
 #[test]
@@ -294,7 +294,7 @@ fn filters_skip_with_reglets_reasons() {
         .get_output()
         .clone();
     let report = json(&output.stdout);
-    assert_eq!(statuses(&report), ["skipped", "skipped"]);
+    assert_eq!(statuses(&report), ["skipped", "skipped", "skipped"]);
     assert_eq!(
         report["controls"][0]["skip_reason"],
         "not selected by --control"
@@ -313,7 +313,7 @@ fn filters_skip_with_reglets_reasons() {
         .code(0)
         .get_output()
         .clone();
-    assert_eq!(statuses(&json(&output.stdout)), ["pass", "pass"]);
+    assert_eq!(statuses(&json(&output.stdout)), ["pass", "pass", "skipped"]);
     s.check(&examples().join("local-plugins.yaml"))
         .args(["--control", "nope"])
         .assert()
