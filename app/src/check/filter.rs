@@ -143,3 +143,165 @@ impl Filters {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn controls() -> Vec<Control> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.wat"), "(module)").unwrap();
+        let path = dir.path().join("p.yaml");
+        std::fs::write(
+            &path,
+            r#"profile: {name: t, version: 1.0.0}
+plugins: [./p.wat]
+controls:
+  items:
+    - {id: a, name: A, severity: high, tags: [ssh], owner: ops, observations: [{plugin: p, config: {}}]}
+    - {id: b, name: B, severity: low, tags: [web], depends_on: [a], observations: [{plugin: p, config: {}}]}
+    - {id: c, name: C, tags: [ssh, web], depends_on: [b], observations: [{plugin: p, config: {}}]}
+"#,
+        )
+        .unwrap();
+        crate::profile::load(&path)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .controls
+    }
+
+    fn run(filters: Filters) -> Vec<Option<String>> {
+        filters.select(&controls()).unwrap()
+    }
+
+    fn chosen(filters: Filters) -> String {
+        run(filters)
+            .iter()
+            .zip(["a", "b", "c"])
+            .filter(|(r, _)| r.is_none())
+            .map(|(_, id)| id)
+            .collect()
+    }
+
+    #[test]
+    fn reglets_filter_semantics() {
+        let cases: Vec<(&str, Filters, &str)> = vec![
+            ("no filters", Filters::default(), "abc"),
+            (
+                "tags: any",
+                Filters {
+                    tags: vec!["web".into()],
+                    ..Default::default()
+                },
+                "bc",
+            ),
+            (
+                "exclude tags",
+                Filters {
+                    exclude_tags: vec!["ssh".into()],
+                    ..Default::default()
+                },
+                "b",
+            ),
+            (
+                "severity is exact and unset never matches",
+                Filters {
+                    severities: vec![Severity::High],
+                    ..Default::default()
+                },
+                "a",
+            ),
+            (
+                "--control is exclusive",
+                Filters {
+                    controls: vec!["c".into()],
+                    tags: vec!["none".into()],
+                    ..Default::default()
+                },
+                "c",
+            ),
+            (
+                "exclude control",
+                Filters {
+                    exclude_controls: vec!["b".into()],
+                    ..Default::default()
+                },
+                "ac",
+            ),
+            (
+                "filters combine with AND",
+                Filters {
+                    tags: vec!["ssh".into()],
+                    severities: vec![Severity::High],
+                    ..Default::default()
+                },
+                "a",
+            ),
+            (
+                "--filter",
+                Filters {
+                    expression: Some("owner == \"ops\" || \"web\" in tags".into()),
+                    ..Default::default()
+                },
+                "abc",
+            ),
+            (
+                "--filter on severity",
+                Filters {
+                    expression: Some("severity == \"low\"".into()),
+                    ..Default::default()
+                },
+                "b",
+            ),
+            (
+                "include dependencies, transitively",
+                Filters {
+                    controls: vec!["c".into()],
+                    include_dependencies: true,
+                    ..Default::default()
+                },
+                "abc",
+            ),
+        ];
+        for (name, filters, want) in cases {
+            assert_eq!(chosen(filters), want, "{name}");
+        }
+        let reasons = run(Filters {
+            tags: vec!["web".into()],
+            ..Default::default()
+        });
+        assert_eq!(reasons[0].as_deref(), Some("excluded by --tags filter"));
+    }
+
+    #[test]
+    fn bad_filters_are_errors() {
+        let err = |f: Filters| f.select(&controls()).unwrap_err();
+        assert!(
+            err(Filters {
+                controls: vec!["d".into()],
+                ..Default::default()
+            })
+            .contains("`d`")
+        );
+        assert!(
+            err(Filters {
+                exclude_controls: vec!["x".into()],
+                ..Default::default()
+            })
+            .contains("--exclude-control")
+        );
+        assert!(
+            err(Filters {
+                expression: Some("id ==".into()),
+                ..Default::default()
+            })
+            .contains("does not compile")
+        );
+        assert!(
+            err(Filters {
+                expression: Some("id".into()),
+                ..Default::default()
+            })
+            .contains("true or false")
+        );
+    }
+}
