@@ -11,6 +11,83 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Log level on stderr: error, warn, info, debug or trace.
+    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
+    pub log_level: String,
+}
+
+/// `--security`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecurityArg {
+    /// Deny broad grants.
+    Strict,
+    /// Ask about grants.
+    Standard,
+    /// Grant what is asked.
+    Permissive,
+}
+
+/// `reglet check`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// The profile.
+    #[arg(value_name = "PROFILE")]
+    pub profile: PathBuf,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = crate::report::Format::Table)]
+    pub format: crate::report::Format,
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The whole run's time budget (e.g. 2m, 30s); 0 for none. Unfinished controls are reported
+    /// as errors and the report is still written.
+    #[arg(long, default_value = "2m", value_name = "DURATION")]
+    pub timeout: String,
+    /// Most controls running at once (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub parallelism: Option<u32>,
+    /// Grant plugins what their controls need without asking.
+    #[arg(long)]
+    pub trust_plugins: bool,
+    /// Security level, overriding the system config's.
+    #[arg(long, value_enum)]
+    pub security: Option<SecurityArg>,
+    /// Run only controls with any of these tags.
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Skip controls with any of these tags.
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    pub exclude_tags: Vec<String>,
+    /// Run only controls of these severities (exact match).
+    #[arg(long, value_delimiter = ',', value_name = "SEVERITY")]
+    pub severity: Vec<String>,
+    /// Run only these controls; every other filter is then ignored.
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub control: Vec<String>,
+    /// Skip these controls.
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub exclude_control: Vec<String>,
+    /// Run only controls for which this expression over id, name, severity, owner and tags is true.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Also run what the selected controls depend on.
+    #[arg(long)]
+    pub include_dependencies: bool,
+    /// No colours, even on a terminal (NO_COLOR is honoured too).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Only errors on stderr.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Debug logs on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// The system config (default: $XDG_CONFIG_HOME/reglet/config.yaml or ~/.reglet/config.yaml).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Where saved grants are kept (default: grants.yaml beside the system config).
+    #[arg(long, value_name = "PATH")]
+    pub grants_file: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -37,4 +114,8 @@ pub enum Command {
         #[arg(value_name = "PROFILE")]
         profile: PathBuf,
     },
+    /// Run a profile: every control's observations through its sandboxed plugin, judged by its
+    /// expectations. Exit code 0 when every control passed or was skipped, 1 when any failed or
+    /// could not be judged, 2 when the run could not be done.
+    Check(Box<CheckArgs>),
 }

@@ -6,10 +6,14 @@
 
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod expect;
+pub mod grants;
 pub mod profile;
+pub mod report;
 pub mod secrets;
 pub mod suggest;
 pub mod system_config;

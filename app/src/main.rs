@@ -1,11 +1,16 @@
 //! The `reglet` binary: parses arguments and hands off to the command implementations.
 
-use std::io;
+mod compose;
+
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
-use reglet::cli::{Cli, Command};
-use reglet::commands;
+use reglet::check::{self, CheckOptions, Filters, TerminalPrompter};
+use reglet::cli::{CheckArgs, Cli, Command, SecurityArg};
+use reglet::commands::{self, EXIT_USAGE};
+use reglet::engine::EngineOptions;
+use reglet::system_config::{SecurityLevel, SystemConfig};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,6 +21,10 @@ fn main() -> ExitCode {
             commands::capabilities(&capabilities, json, &mut out, &mut err)
         }
         Command::Validate { profile } => commands::validate(&profile, &mut out, &mut err),
+        Command::Check(args) => {
+            drop((out, err));
+            run_check(&args, &cli.log_level)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -25,4 +34,117 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn usage(message: impl std::fmt::Display) -> io::Result<u8> {
+    eprintln!("error: {message}");
+    Ok(EXIT_USAGE)
+}
+
+fn run_check(args: &CheckArgs, log_level: &str) -> io::Result<u8> {
+    let system = match &args.config {
+        Some(path) => SystemConfig::load(path),
+        None => SystemConfig::discover(),
+    };
+    let system = match system {
+        Ok(s) => s,
+        Err(diagnostics) => {
+            for e in diagnostics.errors() {
+                eprintln!("error: {e}");
+            }
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let redactor = match compose::redactor(&system) {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
+    let level = if args.quiet {
+        "error"
+    } else if args.verbose {
+        "debug"
+    } else {
+        log_level
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_writer(reglet_redaction::RedactingStderr::new(redactor.clone()))
+        .init();
+    for w in &system.warnings {
+        tracing::warn!("{w}");
+    }
+    let timeout = match check::parse_timeout(&args.timeout) {
+        Ok(t) => t,
+        Err(e) => return usage(format!("--timeout: {e}")),
+    };
+    let mut severities = Vec::new();
+    for s in &args.severity {
+        match s.parse() {
+            Ok(s) => severities.push(s),
+            Err(e) => return usage(format!("--severity: {e}")),
+        }
+    }
+    let mut engine = EngineOptions {
+        timeout,
+        ..EngineOptions::default()
+    };
+    if let Some(n) = args.parallelism {
+        engine.parallelism = n as usize;
+    }
+    let grants_file = args.grants_file.clone().or_else(|| {
+        reglet::grants::GrantStore::default_path(
+            std::env::var_os("XDG_CONFIG_HOME")
+                .map(std::path::PathBuf::from)
+                .as_deref(),
+            dirs::home_dir().as_deref(),
+        )
+    });
+    let options = CheckOptions {
+        profile: args.profile.clone(),
+        format: args.format,
+        output: args.output.clone(),
+        color: !args.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && io::stdout().is_terminal(),
+        engine,
+        trust_plugins: args.trust_plugins,
+        security: args.security.map(|s| match s {
+            SecurityArg::Strict => SecurityLevel::Strict,
+            SecurityArg::Standard => SecurityLevel::Standard,
+            SecurityArg::Permissive => SecurityLevel::Permissive,
+        }),
+        filters: Filters {
+            controls: args.control.clone(),
+            exclude_controls: args.exclude_control.clone(),
+            tags: args.tags.clone(),
+            exclude_tags: args.exclude_tags.clone(),
+            severities,
+            expression: args.filter.clone(),
+            include_dependencies: args.include_dependencies,
+        },
+        grants_file,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let services = match compose::services(&system, redactor) {
+            Ok(s) => s,
+            Err(e) => return usage(e),
+        };
+        let (mut out, mut err) = (io::stdout(), io::stderr());
+        check::check(
+            &options,
+            &system,
+            services,
+            &mut TerminalPrompter,
+            check::signals(),
+            &mut out,
+            &mut err,
+        )
+        .await
+    })
 }

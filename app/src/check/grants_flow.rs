@@ -1,0 +1,204 @@
+//! Settling grants before a run: work out what each plugin needs, subtract what is saved, and
+//! ask for (or refuse) the rest.
+//!
+//! As in Reglet: `--trust-plugins` grants everything asked; without a TTY nothing is asked and
+//! the run stops (here with the exact lines to add to `grants.yaml`); on a TTY, `strict` denies
+//! broad grants, `permissive` grants everything, `standard` asks, showing the risk. Unlike
+//! Reglet, "always" adds to `grants.yaml` and never touches the system config.
+
+use std::io::{self, BufRead, Write};
+use std::path::Path;
+
+use reglet_domain::{GrantSet, RiskLevel};
+use reglet_ports::PluginExecutor;
+
+use super::LoadedPlugin;
+use crate::grants::{self, GrantEntry, GrantStore};
+use crate::profile::LoadedProfile;
+use crate::system_config::SecurityLevel;
+
+/// How grants may be given in this run.
+#[derive(Debug, Clone, Copy)]
+pub struct SecurityChoice {
+    /// The security level in force.
+    pub level: SecurityLevel,
+    /// `--trust-plugins`.
+    pub trust_plugins: bool,
+    /// Whether a person can be asked.
+    pub interactive: bool,
+}
+
+/// The answer to a grant prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// For this run.
+    Once,
+    /// For this run and later ones (saved in `grants.yaml`).
+    Always,
+    /// No: the run stops.
+    Deny,
+}
+
+/// Asks a person about grants.
+pub trait Prompter {
+    /// Asks whether `plugin` may have `grants` (whose risk is `risk`).
+    ///
+    /// # Errors
+    /// The terminal could not be read or written.
+    fn ask(&mut self, plugin: &str, grants: &GrantSet, risk: RiskLevel) -> io::Result<Answer>;
+}
+
+/// Asks on the terminal: the question on stderr, the answer from stdin.
+#[derive(Debug, Default)]
+pub struct TerminalPrompter;
+
+impl Prompter for TerminalPrompter {
+    fn ask(&mut self, plugin: &str, grants: &GrantSet, risk: RiskLevel) -> io::Result<Answer> {
+        let mut err = io::stderr().lock();
+        writeln!(err, "Plugin {plugin} asks for (risk: {risk}):")?;
+        for g in grants.to_strings() {
+            writeln!(err, "  {g}")?;
+        }
+        loop {
+            write!(err, "Grant? [o]nce / [a]lways / [d]eny: ")?;
+            err.flush()?;
+            let mut line = String::new();
+            if io::stdin().lock().read_line(&mut line)? == 0 {
+                return Ok(Answer::Deny);
+            }
+            match line.trim().to_ascii_lowercase().as_str() {
+                "o" | "once" | "y" | "yes" => return Ok(Answer::Once),
+                "a" | "always" => return Ok(Answer::Always),
+                "d" | "deny" | "n" | "no" => return Ok(Answer::Deny),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Works out, asks for and gives each plugin its grants. False when the run must not go ahead
+/// (denied, or missing without a person to ask); the reasons have been said through `say`.
+///
+/// # Errors
+/// Writing through `say` or prompting failed.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn settle(
+    loaded: &LoadedProfile,
+    selection: &[Option<String>],
+    plugins: &[LoadedPlugin],
+    executor: &dyn PluginExecutor,
+    choice: &SecurityChoice,
+    grants_file: Option<&Path>,
+    secrets: &crate::secrets::Secrets,
+    prompter: &mut dyn Prompter,
+    say: &mut dyn FnMut(String) -> io::Result<()>,
+) -> io::Result<bool> {
+    let mut store = match grants_file.map(GrantStore::load).transpose() {
+        Ok(s) => s.unwrap_or_default(),
+        Err(e) => {
+            say(format!("error: {e}"))?;
+            return Ok(false);
+        }
+    };
+    let mut needs = Vec::new();
+    for plugin in plugins {
+        let declared = match executor.describe(&plugin.name).await {
+            Ok(info) => info.capabilities,
+            Err(e) => {
+                say(format!(
+                    "error: cannot describe plugin {}: {e}",
+                    plugin.name
+                ))?;
+                return Ok(false);
+            }
+        };
+        let needed = loaded
+            .controls
+            .iter()
+            .zip(selection)
+            .filter(|(_, skip)| skip.is_none())
+            .flat_map(|(c, _)| c.observations.iter())
+            .filter(|o| o.plugin == plugin.name)
+            // What the plugin will be given is what it will see: secrets in place.
+            .map(|o| match o.config.expand(secrets) {
+                Ok(config) => grants::needed(&config, &declared),
+                Err(_) => grants::needed(o.config.value(), &declared),
+            })
+            .fold(GrantSet::new(), |all, g| all.merge(&g));
+        let missing = needed.difference(&store.granted(plugin.name.as_str(), &plugin.sha256));
+        needs.push((plugin, needed, missing));
+    }
+    let mut missing_lines = Vec::new();
+    let mut save = false;
+    for (plugin, _, missing) in &needs {
+        if missing.is_empty() {
+            continue;
+        }
+        let risk = missing.risk().level;
+        let broad = risk >= RiskLevel::High;
+        if choice.trust_plugins {
+            tracing::warn!(plugin = %plugin.name, grants = ?missing.to_strings(), "granted because of --trust-plugins");
+            continue;
+        }
+        if !choice.interactive {
+            missing_lines.push(GrantEntry {
+                plugin: plugin.name.to_string(),
+                sha256: plugin.sha256.clone(),
+                capabilities: missing.to_strings(),
+            });
+            continue;
+        }
+        match (choice.level, broad) {
+            (SecurityLevel::Strict, true) => {
+                say(format!(
+                    "error: plugin {} asks for broad grants ({}; risk {risk}) and the security level is strict",
+                    plugin.name,
+                    missing.to_strings().join(", ")
+                ))?;
+                return Ok(false);
+            }
+            (SecurityLevel::Permissive, _) => continue,
+            _ => {}
+        }
+        match prompter.ask(plugin.name.as_str(), missing, risk)? {
+            Answer::Once => {}
+            Answer::Always => {
+                store.add(plugin.name.as_str(), &plugin.sha256, missing);
+                save = true;
+            }
+            Answer::Deny => {
+                say(format!(
+                    "error: grants for plugin {} were denied",
+                    plugin.name
+                ))?;
+                return Ok(false);
+            }
+        }
+    }
+    if !missing_lines.is_empty() {
+        let file =
+            grants_file.map_or_else(|| "grants.yaml".to_owned(), |p| p.display().to_string());
+        say(format!(
+            "error: plugins need grants that were not given, and there is no terminal to ask on.\n\
+             Run again with --trust-plugins, or add these lines to {file}:\n\ngrants:\n{}",
+            missing_lines
+                .iter()
+                .map(GrantEntry::to_yaml)
+                .collect::<String>()
+        ))?;
+        return Ok(false);
+    }
+    if save && let Err(e) = store.save() {
+        say(format!("warning: the grants were given but not saved: {e}"))?;
+    }
+    for (plugin, needed, _) in needs {
+        if let Err(e) = executor.set_grants(&plugin.name, needed).await {
+            say(format!(
+                "error: cannot give plugin {} its grants: {e}",
+                plugin.name
+            ))?;
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,55 @@
+//! The composition root: the only place the wasmtime runtime and the redaction engine are named.
+
+use std::sync::Arc;
+
+use reglet::check::Services;
+use reglet::system_config::SystemConfig;
+use reglet_ports::{PluginExecutor, Redactor};
+use reglet_redaction::{CustomRule, HmacKey, Redaction, RedactionConfig, Replacement};
+use reglet_runtime::{Runtime, RuntimeOptions};
+
+/// The redactor the system config asks for.
+pub fn redactor(system: &SystemConfig) -> Result<Arc<dyn Redactor>, String> {
+    let r = &system.redaction;
+    let replacement = if r.hash_mode.enabled {
+        Replacement::Hmac(
+            HmacKey::new(r.hash_mode.salt.as_bytes().to_vec())
+                .map_err(|e| format!("redaction.hash_mode.salt: {e}"))?,
+        )
+    } else {
+        Replacement::Fixed
+    };
+    let redaction = Redaction::new(RedactionConfig {
+        builtin_rules: !r.disable_gitleaks,
+        custom_rules: r
+            .patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| CustomRule {
+                id: format!("redaction.patterns[{i}]"),
+                regex: p.clone(),
+                keywords: Vec::new(),
+            })
+            .collect(),
+        paths: r.paths.clone(),
+        replacement,
+        ..RedactionConfig::default()
+    })
+    .map_err(|e| format!("redaction settings: {e}"))?;
+    Ok(Arc::new(redaction))
+}
+
+/// The executor and the redactor for a run.
+pub fn services(system: &SystemConfig, redactor: Arc<dyn Redactor>) -> Result<Services, String> {
+    let mut options = RuntimeOptions::new(Arc::clone(&redactor));
+    if let Some(mib) = system.wasm_memory_limit_mb {
+        options = options.memory_limit_mib(i64::try_from(mib).unwrap_or(i64::MAX));
+    }
+    if let Some(bytes) = system.max_evidence_size_bytes {
+        options = options.max_result_bytes(usize::try_from(bytes).unwrap_or(usize::MAX));
+    }
+    let runtime =
+        Runtime::new(options).map_err(|e| format!("cannot start the plugin runtime: {e}"))?;
+    let executor: Arc<dyn PluginExecutor> = Arc::new(runtime);
+    Ok(Services { executor, redactor })
+}

@@ -1,0 +1,500 @@
+//! The engine: runs a profile's controls through a [`PluginExecutor`] and judges the evidence.
+//!
+//! Controls form a DAG by `depends_on` and run with bounded parallelism; a control whose
+//! dependency did not pass is skipped with the reason. Results come back in profile order
+//! whatever finished first. Each control's `timeout` becomes the deadline of its observations;
+//! the run's own timeout, or a stop request (a signal), ends the run early with partial results:
+//! every unfinished control is reported as an error that says why. Controls whose observations
+//! failed transiently (a timeout, a network error) are tried again as their retry policy says.
+//!
+//! The engine knows only the ports and the domain: its tests run on a mocked executor.
+
+pub mod evidence_view;
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reglet_domain::{
+    Config, ControlStatus, Evidence, ExpectationOutcome, ObservationStatus, PluginErrorCode,
+    PluginName,
+};
+use reglet_ports::PluginExecutor;
+use tokio::task::JoinSet;
+
+use crate::expect::Expectation;
+use crate::profile::RetryPolicy;
+
+/// How a run is carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Most controls running at once (at least 1).
+    pub parallelism: usize,
+    /// The whole run's budget; `None` for none.
+    pub timeout: Option<Duration>,
+    /// The deadline of an observation whose control sets no timeout and when the run has none.
+    pub default_observe_timeout: Duration,
+}
+
+impl Default for EngineOptions {
+    /// One control per core, a two-minute run and ten minutes per observation at most.
+    fn default() -> Self {
+        EngineOptions {
+            parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            timeout: Some(Duration::from_secs(120)),
+            default_observe_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// One observation, ready to run: its config has every secret in place.
+#[derive(Debug, Clone)]
+pub struct ObservationJob {
+    /// The plugin to call.
+    pub plugin: PluginName,
+    /// The config it is given.
+    pub config: Config,
+    /// The expectations that judge the evidence.
+    pub expectations: Vec<Expectation>,
+}
+
+/// One control, ready to run.
+#[derive(Debug, Clone)]
+pub struct ControlJob {
+    /// The id, which `depends_on` refers to.
+    pub id: String,
+    /// Ids of the controls that must pass first.
+    pub depends_on: Vec<String>,
+    /// The deadline of each attempt's observations, from the attempt's start.
+    pub timeout: Option<Duration>,
+    /// When to try again.
+    pub retry: RetryPolicy,
+    /// What to observe.
+    pub observations: Vec<ObservationJob>,
+    /// Set when the control is not to run (a filter left it out); it is reported skipped.
+    pub skip: Option<String>,
+}
+
+/// How one expectation came out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectationResult {
+    /// The expression as written.
+    pub expression: String,
+    /// Its outcome.
+    pub outcome: ExpectationOutcome,
+    /// Why it did not pass, when it did not.
+    pub message: Option<String>,
+}
+
+/// How one observation came out.
+#[derive(Debug, Clone)]
+pub struct ObservationOutcome {
+    /// The plugin called.
+    pub plugin: PluginName,
+    /// The verdict.
+    pub status: ObservationStatus,
+    /// What the plugin returned, when it returned anything.
+    pub evidence: Option<Evidence>,
+    /// Why the observation could not be judged, when it could not.
+    pub error: Option<String>,
+    /// Each expectation's outcome.
+    pub expectations: Vec<ExpectationResult>,
+    /// How long the last attempt took.
+    pub duration: Duration,
+}
+
+/// How one control came out.
+#[derive(Debug, Clone)]
+pub struct ControlOutcome {
+    /// The verdict.
+    pub status: ControlStatus,
+    /// A one-line summary ("All 2 checks passed", the error, the skip reason).
+    pub message: String,
+    /// Why the control did not run, when it did not.
+    pub skip_reason: Option<String>,
+    /// How many times the observations were run (0 when skipped or never started).
+    pub attempts: u32,
+    /// From the first attempt's start to the end.
+    pub duration: Duration,
+    /// The last attempt's observations.
+    pub observations: Vec<ObservationOutcome>,
+}
+
+impl ControlOutcome {
+    fn skipped(reason: String) -> Self {
+        ControlOutcome {
+            status: ControlStatus::Skipped,
+            message: reason.clone(),
+            skip_reason: Some(reason),
+            attempts: 0,
+            duration: Duration::ZERO,
+            observations: Vec::new(),
+        }
+    }
+
+    fn unfinished(reason: &str) -> Self {
+        ControlOutcome {
+            status: ControlStatus::Error,
+            message: format!("did not finish: {reason}"),
+            skip_reason: None,
+            attempts: 0,
+            duration: Duration::ZERO,
+            observations: Vec::new(),
+        }
+    }
+}
+
+/// The result of a run: one outcome per control, in the order the jobs were given.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The controls' outcomes, in job order.
+    pub controls: Vec<ControlOutcome>,
+    /// Why the run ended early, when it did (the global timeout, a signal).
+    pub stopped: Option<String>,
+    /// How long the run took.
+    pub duration: Duration,
+}
+
+/// Runs `jobs` until all are done, the run's timeout passes or `stop` completes (with the reason
+/// to report). Unfinished controls are reported as errors with that reason.
+pub async fn run(
+    executor: Arc<dyn PluginExecutor>,
+    jobs: Vec<ControlJob>,
+    options: &EngineOptions,
+    stop: impl Future<Output = String>,
+) -> RunOutcome {
+    let started = Instant::now();
+    let global_deadline = options.timeout.map(|t| started + t);
+    let jobs = Arc::new(jobs);
+    let mut results: Vec<Option<ControlOutcome>> = vec![None; jobs.len()];
+    let stopped = {
+        let work = schedule(
+            Arc::clone(&executor),
+            Arc::clone(&jobs),
+            &mut results,
+            options,
+            global_deadline,
+        );
+        let timeout = async {
+            match (global_deadline, options.timeout) {
+                (Some(deadline), Some(t)) => {
+                    tokio::time::sleep_until(deadline.into()).await;
+                    format!(
+                        "the run's timeout of {} ran out",
+                        crate::report::human_duration(t)
+                    )
+                }
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = work => None,
+            reason = stop => Some(reason),
+            reason = timeout => Some(reason),
+        }
+    };
+    let controls = results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                ControlOutcome::unfinished(stopped.as_deref().unwrap_or("the run stopped"))
+            })
+        })
+        .collect();
+    RunOutcome {
+        controls,
+        stopped,
+        duration: started.elapsed(),
+    }
+}
+
+/// Runs the DAG, writing each outcome into `results` as it finishes; dropping the future aborts
+/// the running controls (the [`JoinSet`] is dropped with it).
+async fn schedule(
+    executor: Arc<dyn PluginExecutor>,
+    jobs: Arc<Vec<ControlJob>>,
+    results: &mut [Option<ControlOutcome>],
+    options: &EngineOptions,
+    global_deadline: Option<Instant>,
+) {
+    let index: HashMap<&str, usize> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.id.as_str(), i))
+        .collect();
+    let mut dependents = vec![Vec::new(); jobs.len()];
+    let mut waiting = vec![0usize; jobs.len()];
+    for (i, job) in jobs.iter().enumerate() {
+        for dep in &job.depends_on {
+            if let Some(&d) = index.get(dep.as_str()) {
+                dependents[d].push(i);
+                waiting[i] += 1;
+            }
+        }
+    }
+    let mut ready: VecDeque<usize> = (0..jobs.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut running = JoinSet::new();
+    let mut task_index = HashMap::new();
+    let parallelism = options.parallelism.max(1);
+    let default_timeout = options.default_observe_timeout;
+    loop {
+        while running.len() < parallelism
+            && let Some(i) = ready.pop_front()
+        {
+            if let Some(reason) = skip_reason(&jobs[i], &index, results) {
+                results[i] = Some(ControlOutcome::skipped(reason));
+                release(i, &dependents, &mut waiting, &mut ready);
+                continue;
+            }
+            let (executor, jobs) = (Arc::clone(&executor), Arc::clone(&jobs));
+            let handle = running.spawn(async move {
+                run_control(&*executor, &jobs[i], global_deadline, default_timeout).await
+            });
+            task_index.insert(handle.id(), i);
+        }
+        let Some(done) = running.join_next_with_id().await else {
+            break;
+        };
+        let (i, outcome) = match done {
+            Ok((id, outcome)) => (task_index[&id], outcome),
+            Err(e) => (
+                task_index[&e.id()],
+                ControlOutcome::unfinished("the control's task failed unexpectedly"),
+            ),
+        };
+        results[i] = Some(outcome);
+        release(i, &dependents, &mut waiting, &mut ready);
+    }
+    // Controls left in a cycle (the loader refuses cycles, but jobs may come from elsewhere).
+    for (i, slot) in results.iter_mut().enumerate() {
+        if slot.is_none() && waiting[i] > 0 {
+            *slot = Some(ControlOutcome::skipped(format!(
+                "dependency cycle through control '{}'",
+                jobs[i].id
+            )));
+        }
+    }
+}
+
+fn release(
+    i: usize,
+    dependents: &[Vec<usize>],
+    waiting: &mut [usize],
+    ready: &mut VecDeque<usize>,
+) {
+    for &d in &dependents[i] {
+        waiting[d] -= 1;
+        if waiting[d] == 0 {
+            ready.push_back(d);
+        }
+    }
+}
+
+fn skip_reason(
+    job: &ControlJob,
+    index: &HashMap<&str, usize>,
+    results: &[Option<ControlOutcome>],
+) -> Option<String> {
+    if let Some(reason) = &job.skip {
+        return Some(reason.clone());
+    }
+    for dep in &job.depends_on {
+        let status = index
+            .get(dep.as_str())
+            .and_then(|&d| results[d].as_ref())
+            .map(|r| r.status);
+        match status {
+            Some(ControlStatus::Pass) => {}
+            Some(other) => {
+                return Some(format!(
+                    "dependency '{dep}' has status '{}'",
+                    control_status_str(other)
+                ));
+            }
+            None => return Some(format!("dependency '{dep}' not found")),
+        }
+    }
+    None
+}
+
+/// The lower-case spelling of a control status.
+pub fn control_status_str(status: ControlStatus) -> &'static str {
+    match status {
+        ControlStatus::Pass => "pass",
+        ControlStatus::Fail => "fail",
+        ControlStatus::Error => "error",
+        ControlStatus::Skipped => "skipped",
+    }
+}
+
+/// The lower-case spelling of an observation status.
+pub fn observation_status_str(status: ObservationStatus) -> &'static str {
+    match status {
+        ObservationStatus::Pass => "pass",
+        ObservationStatus::Fail => "fail",
+        ObservationStatus::Error => "error",
+        ObservationStatus::Skipped => "skipped",
+    }
+}
+
+async fn run_control(
+    executor: &dyn PluginExecutor,
+    job: &ControlJob,
+    global_deadline: Option<Instant>,
+    default_timeout: Duration,
+) -> ControlOutcome {
+    let started = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let now = Instant::now();
+        let mut deadline = now + job.timeout.unwrap_or(default_timeout);
+        if let Some(global) = global_deadline {
+            deadline = deadline.min(global);
+        }
+        let runs = job
+            .observations
+            .iter()
+            .map(|o| run_observation(executor, o, deadline, job.timeout));
+        let (observations, transient): (Vec<_>, Vec<_>) =
+            futures::future::join_all(runs).await.into_iter().unzip();
+        let status = ControlStatus::aggregate(observations.iter().map(|o| o.status));
+        if status == ControlStatus::Error
+            && transient.iter().any(|t| *t)
+            && attempts <= job.retry.retries
+        {
+            let wait = job.retry.delay_before(attempts);
+            tracing::info!(control = %job.id, attempt = attempts, ?wait, "retrying control after a transient error");
+            tokio::time::sleep(wait).await;
+            continue;
+        }
+        return ControlOutcome {
+            status,
+            message: control_message(status, &observations),
+            skip_reason: None,
+            attempts,
+            duration: started.elapsed(),
+            observations,
+        };
+    }
+}
+
+/// Runs one observation; the flag says whether its error is transient.
+async fn run_observation(
+    executor: &dyn PluginExecutor,
+    job: &ObservationJob,
+    deadline: Instant,
+    control_timeout: Option<Duration>,
+) -> (ObservationOutcome, bool) {
+    let started = Instant::now();
+    let result = executor.observe(&job.plugin, &job.config, deadline).await;
+    let mut outcome = ObservationOutcome {
+        plugin: job.plugin.clone(),
+        status: ObservationStatus::Error,
+        evidence: None,
+        error: None,
+        expectations: Vec::new(),
+        duration: Duration::ZERO,
+    };
+    let transient = match result {
+        Err(e) => {
+            let timed_out = e.code() == PluginErrorCode::Timeout;
+            outcome.error = Some(match (timed_out, control_timeout) {
+                (true, Some(t)) => format!(
+                    "timeout: the control's timeout of {} ran out ({})",
+                    crate::report::human_duration(t),
+                    e.message()
+                ),
+                _ => format!("{}: {}", e.code(), e.message()),
+            });
+            timed_out
+        }
+        Ok(evidence) => {
+            let transient = evidence_view::is_transient(&evidence);
+            if evidence_view::is_error(&evidence) {
+                outcome.error = evidence_view::error_message(&evidence);
+            } else {
+                let outcomes = judge_expectations(&job.expectations, &evidence);
+                let kinds: Vec<_> = outcomes.iter().map(|o| o.outcome).collect();
+                outcome.expectations = outcomes;
+                outcome.error = outcome
+                    .expectations
+                    .iter()
+                    .find(|e| e.outcome == ExpectationOutcome::Errored)
+                    .and_then(|e| e.message.clone());
+                outcome.status = evidence_view::judge(&evidence, &kinds);
+            }
+            outcome.evidence = Some(evidence);
+            transient
+        }
+    };
+    outcome.duration = started.elapsed();
+    let transient = transient && outcome.status == ObservationStatus::Error;
+    (outcome, transient)
+}
+
+fn judge_expectations(expectations: &[Expectation], evidence: &Evidence) -> Vec<ExpectationResult> {
+    if expectations.is_empty() {
+        return Vec::new();
+    }
+    let input = match evidence_view::eval_input(evidence) {
+        Ok(input) => input,
+        Err(e) => {
+            return expectations
+                .iter()
+                .map(|x| ExpectationResult {
+                    expression: x.source().to_owned(),
+                    outcome: ExpectationOutcome::Errored,
+                    message: Some(e.to_string()),
+                })
+                .collect();
+        }
+    };
+    expectations
+        .iter()
+        .map(|x| {
+            let (outcome, message) = match x.evaluate(&input) {
+                Ok(true) => (ExpectationOutcome::Passed, None),
+                Ok(false) => (
+                    ExpectationOutcome::Failed,
+                    Some(format!("expected `{}` to be true", x.source())),
+                ),
+                Err(e) => (
+                    ExpectationOutcome::Errored,
+                    Some(format!("`{}`: {e}", x.source())),
+                ),
+            };
+            ExpectationResult {
+                expression: x.source().to_owned(),
+                outcome,
+                message,
+            }
+        })
+        .collect()
+}
+
+/// Reglet's control message.
+fn control_message(status: ControlStatus, observations: &[ObservationOutcome]) -> String {
+    let count = |s| observations.iter().filter(|o| o.status == s).count();
+    match status {
+        ControlStatus::Pass if observations.len() == 1 => "Check passed".into(),
+        ControlStatus::Pass => format!("All {} checks passed", observations.len()),
+        ControlStatus::Fail => match count(ObservationStatus::Fail) {
+            1 => "1 check failed".into(),
+            n => format!("{n} checks failed"),
+        },
+        ControlStatus::Error => match count(ObservationStatus::Error) {
+            1 => observations
+                .iter()
+                .find(|o| o.status == ObservationStatus::Error)
+                .and_then(|o| o.error.clone())
+                .unwrap_or_else(|| "the check could not be made".into()),
+            n => format!("{n} checks encountered errors"),
+        },
+        ControlStatus::Skipped => "no observations".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

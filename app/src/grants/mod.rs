@@ -1,0 +1,157 @@
+//! Grants: what a run needs from each plugin, what the user saved, and the file they are saved in.
+//!
+//! What a plugin needs is what its observations' configs imply (a file `path`, a `url`'s host and
+//! port, a DNS `nameserver`, a `host` and `port`, a `command`), kept only where the plugin
+//! declared it may ask for it. Saved grants live in their own file, `grants.yaml` beside the system
+//! config, keyed by plugin name and the sha256 of its wasm, so a changed plugin is asked about
+//! again. The system config itself is never written.
+
+mod store;
+
+use std::path::Path;
+
+use reglet_domain::{AccessRequest, GrantSet};
+use serde_json::{Map, Value};
+
+pub use store::{GrantEntry, GrantStore, StoreError, write_atomically};
+
+/// What one observation's config implies the plugin will touch, in Reglet's string form.
+pub fn implied_by(config: &Map<String, Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    let text = |key: &str| config.get(key).and_then(Value::as_str);
+    if let Some(path) = text("path")
+        && path.starts_with('/')
+    {
+        out.push(AccessRequest::ReadFile(Path::new(path)).to_string());
+    }
+    if let Some(url) = text("url")
+        && let Some((host, port)) = url_host_port(url)
+    {
+        out.push(AccessRequest::Connect { host: &host, port }.to_string());
+    }
+    if let Some(ns) = text("nameserver") {
+        let (host, port) = split_host_port(ns).unwrap_or((ns.to_owned(), 53));
+        out.push(AccessRequest::Connect { host: &host, port }.to_string());
+    }
+    if let Some(host) = text("host") {
+        let port = config
+            .get("port")
+            .and_then(|p| {
+                p.as_u64()
+                    .or_else(|| p.as_str().and_then(|s| s.parse().ok()))
+            })
+            .and_then(|p| u16::try_from(p).ok());
+        if let Some(port) = port {
+            out.push(AccessRequest::Connect { host, port }.to_string());
+        }
+    }
+    if let Some(command) = text("command") {
+        let mut words = command.split_whitespace();
+        if let Some(program) = words.next() {
+            let mut args: Vec<String> = words.map(str::to_owned).collect();
+            if let Some(Value::Array(extra)) = config.get("args") {
+                args.extend(extra.iter().filter_map(|a| a.as_str().map(str::to_owned)));
+            }
+            out.push(
+                AccessRequest::Exec {
+                    command: program,
+                    args: &args,
+                }
+                .to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// The grants `config` implies that the plugin also declared: what it will be given.
+pub fn needed(config: &Map<String, Value>, declared: &GrantSet) -> GrantSet {
+    implied_by(config)
+        .iter()
+        .filter_map(|text| GrantSet::parse(text).ok())
+        .filter(|grant| declared.contains(grant))
+        .fold(GrantSet::new(), |all, grant| all.merge(&grant))
+}
+
+fn url_host_port(url: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    let default = match scheme.to_ascii_lowercase().as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    match split_host_port(authority) {
+        Some(hp) => Some(hp),
+        None if !authority.is_empty() => {
+            Some((authority.trim_matches(['[', ']']).to_owned(), default))
+        }
+        None => None,
+    }
+}
+
+/// `host:port` or `[v6]:port`; `None` when there is no port.
+fn split_host_port(text: &str) -> Option<(String, u16)> {
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = after.strip_prefix(':')?.parse().ok()?;
+        return Some((host.to_owned(), port));
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    if host.contains(':') {
+        return None;
+    }
+    Some((host.to_owned(), port.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn configs_imply_grants() {
+        let cases = [
+            (
+                json!({"path": "/etc/hostname"}),
+                vec!["fs:read:/etc/hostname"],
+            ),
+            (json!({"path": "relative"}), vec![]),
+            (
+                json!({"url": "https://example.com/x"}),
+                vec!["network:outbound:example.com:443"],
+            ),
+            (
+                json!({"url": "http://u@127.0.0.1:8080/"}),
+                vec!["network:outbound:127.0.0.1:8080"],
+            ),
+            (
+                json!({"nameserver": "9.9.9.9"}),
+                vec!["network:outbound:9.9.9.9:53"],
+            ),
+            (
+                json!({"host": "mail.example.com", "port": 25}),
+                vec!["network:outbound:mail.example.com:25"],
+            ),
+            (
+                json!({"command": "/bin/echo hi"}),
+                vec!["exec:/bin/echo:hi"],
+            ),
+        ];
+        for (config, want) in cases {
+            let got = implied_by(config.as_object().unwrap());
+            assert_eq!(got, want, "{config}");
+        }
+    }
+
+    #[test]
+    fn only_what_the_plugin_declared_is_needed() {
+        let config = json!({"path": "/etc/hostname", "url": "https://example.com/"});
+        let declared = GrantSet::parse("fs:read:/etc/**").unwrap();
+        let needed = needed(config.as_object().unwrap(), &declared);
+        assert_eq!(needed.to_strings(), ["fs:read:/etc/hostname"]);
+        assert!(super::needed(config.as_object().unwrap(), &GrantSet::new()).is_empty());
+    }
+}
