@@ -1,19 +1,19 @@
 //! Every read of a plugin's [`Evidence`] the engine and the reports make, in one place.
 //!
-//! The domain's evidence type is changing shape (its status and error are becoming one value);
-//! keeping the reads here means adapting to it touches this file only.
+//! The domain's evidence holds one `Outcome`, so its status and error cannot disagree; reading it
+//! here keeps the engine and the reports to one interpretation.
 
 use reglet_domain::{ErrorType, Evidence, ExpectationOutcome, ObservationStatus};
 use serde_json::{Map, Value};
 
 /// True when the plugin says it could not make the observation.
 pub fn is_error(evidence: &Evidence) -> bool {
-    evidence.error.is_some() || evidence.status == reglet_domain::EvidenceStatus::Error
+    evidence.status() == reglet_domain::EvidenceStatus::Error
 }
 
 /// The plugin's error message, when the evidence carries an error.
 pub fn error_message(evidence: &Evidence) -> Option<String> {
-    match &evidence.error {
+    match evidence.error_detail() {
         Some(detail) if detail.message.is_empty() => {
             Some(format!("{} error", detail.kind.as_str()))
         }
@@ -27,8 +27,7 @@ pub fn error_message(evidence: &Evidence) -> Option<String> {
 /// failure), so trying again can help.
 pub fn is_transient(evidence: &Evidence) -> bool {
     evidence
-        .error
-        .as_ref()
+        .error_detail()
         .is_some_and(|d| d.is_timeout || matches!(d.kind, ErrorType::Timeout | ErrorType::Network))
 }
 
