@@ -129,10 +129,11 @@ impl Plugin for File {
         if !link.exists {
             return Ok(evidence.with("exists", false));
         }
-        // A symlink reports its target's attributes, as Reglet does; a dangling one its own.
+        // A symlink reports its target's attributes, as Reglet does; a dangling one its own. A
+        // target outside the grants is refused, not replaced by the link's own attributes.
         let target = if link.is_symlink {
-            match stat(host, path, true) {
-                Ok(target) if target.exists => target,
+            match stat(host, path, true)? {
+                target if target.exists => target,
                 _ => link.clone(),
             }
         } else {
@@ -160,13 +161,21 @@ impl Plugin for File {
         if config.hash && regular && readable {
             match sha256_of(path) {
                 Ok(digest) => evidence.set("sha256", digest),
-                Err(e) => return Err(Error::new(reglet_plugin_sdk::ErrorType::Other("fs".into()), format!("hashing {path}: {e}"))),
+                Err(e) => {
+                    return Err(Error::new(
+                        reglet_plugin_sdk::ErrorType::Other("fs".into()),
+                        format!("hashing {path}: {e}"),
+                    ));
+                }
             }
         }
         if config.read_content && regular && readable {
             let cap = config.max_content_bytes.unwrap_or(DEFAULT_MAX_CONTENT);
             content_of(path, cap, &mut evidence).map_err(|e| {
-                Error::new(reglet_plugin_sdk::ErrorType::Other("fs".into()), format!("reading {path}: {e}"))
+                Error::new(
+                    reglet_plugin_sdk::ErrorType::Other("fs".into()),
+                    format!("reading {path}: {e}"),
+                )
             })?;
         }
         Ok(evidence)

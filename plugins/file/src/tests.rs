@@ -94,7 +94,9 @@ fn reports_real_mode_and_owner_from_the_host() {
 
 #[test]
 fn missing_files_exist_false() {
-    let ev = File.observe(config("/nowhere/x"), &FakeHost::default()).unwrap();
+    let ev = File
+        .observe(config("/nowhere/x"), &FakeHost::default())
+        .unwrap();
     assert_eq!(ev.get("exists"), Some(&json!(false)));
     assert!(ev.get("mode").is_none());
 }
@@ -137,7 +139,10 @@ fn hash_and_content_text_or_base64_capped() {
     c.hash = true;
     c.read_content = true;
     let ev = File.observe(c, &host).unwrap();
-    assert_eq!(ev.get("content"), Some(&json!("PasswordAuthentication no\n")));
+    assert_eq!(
+        ev.get("content"),
+        Some(&json!("PasswordAuthentication no\n"))
+    );
     assert_eq!(ev.get("encoding"), Some(&json!("utf-8")));
     assert_eq!(ev.get("content_truncated"), Some(&json!(false)));
     assert_eq!(ev.get("sha256"), Some(&json!(SHA_OF_TEXT)));
@@ -173,5 +178,32 @@ fn manifest_declares_schema_and_read_only() {
     let m = reglet_plugin_sdk::manifest::<File>();
     assert_eq!(m["name"], "file");
     assert_eq!(m["config_schema"]["required"], json!(["path"]));
-    assert_eq!(m["capabilities"], json!({"fs": {"rules": [{"read": ["**"]}]}}));
+    assert_eq!(
+        m["capabilities"],
+        json!({"fs": {"rules": [{"read": ["**"]}]}})
+    );
+}
+
+#[test]
+fn a_link_to_an_ungranted_target_is_refused() {
+    let host = FakeHost {
+        stats: vec![
+            (
+                ("/l".into(), false),
+                Ok(FileStat {
+                    exists: true,
+                    is_symlink: true,
+                    mode: 0o120777,
+                    ..FileStat::default()
+                }),
+            ),
+            (
+                ("/l".into(), true),
+                Err(Error::new(ErrorType::Capability, "not granted")),
+            ),
+        ],
+        ..FakeHost::default()
+    };
+    let err = File.observe(config("/l"), &host).unwrap_err();
+    assert_eq!(err.kind, ErrorType::Capability);
 }

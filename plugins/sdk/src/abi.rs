@@ -22,7 +22,9 @@ static TABLE: Mutex<Table> = Mutex::new(Table {
 });
 
 fn table() -> std::sync::MutexGuard<'static, Table> {
-    TABLE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    TABLE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The address of a buffer in the guest's memory. Only meaningful on wasm32, where addresses are

@@ -140,7 +140,8 @@ impl Error {
 
     /// The `ErrorDetail` JSON.
     pub fn to_json(&self) -> Value {
-        let mut doc = json!({"message": self.message, "type": self.kind.as_str(), "code": self.code});
+        let mut doc =
+            json!({"message": self.message, "type": self.kind.as_str(), "code": self.code});
         if self.is_timeout {
             doc["is_timeout"] = json!(true);
         }
@@ -169,7 +170,6 @@ impl Error {
         })
     }
 }
-
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -208,9 +208,15 @@ mod tests {
     fn evidence_statuses() {
         let mut doc = Map::new();
         Evidence::new().with("a", 1).write_into(&mut doc);
-        assert_eq!(Value::Object(doc.clone()), json!({"status": "success", "data": {"a": 1}}));
+        assert_eq!(
+            Value::Object(doc.clone()),
+            json!({"status": "success", "data": {"a": 1}})
+        );
         doc.clear();
         Evidence::new().failed("no").write_into(&mut doc);
-        assert_eq!(Value::Object(doc), json!({"status": "failure", "message": "no"}));
+        assert_eq!(
+            Value::Object(doc),
+            json!({"status": "failure", "message": "no"})
+        );
     }
 }

@@ -232,6 +232,9 @@ pub struct ExecResponse {
     pub duration_ms: u64,
     /// The command was killed at its deadline.
     pub is_timeout: bool,
+    /// Set with `is_timeout` (other failures are returned as `Err`).
+    #[serde(deserialize_with = "error_detail")]
+    pub error: Option<Error>,
 }
 
 /// `file_stat` request (a reglet-rs extension): the real metadata of a path the plugin may read.
@@ -337,10 +340,8 @@ fn decode<R: DeserializeOwned>(bytes: &[u8], errors_are_answers: bool) -> Result
             format!("the host's answer is not JSON: {e}"),
         )
     })?;
-    if !errors_are_answers {
-        if let Some(error) = value.get("error").and_then(Error::from_json) {
-            return Err(error);
-        }
+    if !errors_are_answers && let Some(error) = value.get("error").and_then(Error::from_json) {
+        return Err(error);
     }
     serde_json::from_value(value).map_err(|e| {
         Error::new(
@@ -351,7 +352,10 @@ fn decode<R: DeserializeOwned>(bytes: &[u8], errors_are_answers: bool) -> Result
 }
 
 #[cfg(target_arch = "wasm32")]
-fn call(import: unsafe extern "C" fn(u64) -> u64, request: &impl Serialize) -> Result<Vec<u8>, Error> {
+fn call(
+    import: unsafe extern "C" fn(u64) -> u64,
+    request: &impl Serialize,
+) -> Result<Vec<u8>, Error> {
     let bytes = serde_json::to_vec(request)
         .map_err(|e| Error::new(ErrorType::Internal, format!("request: {e}")))?;
     let packed = crate::abi::pack(bytes.as_ptr() as usize as u32, bytes.len() as u32);
@@ -399,7 +403,12 @@ impl Host for WasmHost {
         decode(&call(imports::smtp_connect, request)?, true)
     }
     fn exec_command(&self, request: &ExecRequest) -> Result<ExecResponse, Error> {
-        decode(&call(imports::exec_command, request)?, false)
+        // A command killed at its deadline is an answer (with its partial output), not a failure.
+        let answer: ExecResponse = decode(&call(imports::exec_command, request)?, true)?;
+        match answer.error {
+            Some(error) if !answer.is_timeout => Err(error),
+            _ => Ok(answer),
+        }
     }
     fn file_stat(&self, request: &FileStatRequest) -> Result<FileStat, Error> {
         decode(&call(imports::file_stat, request)?, false)
@@ -456,8 +465,11 @@ mod tests {
 
     #[test]
     fn answers_decode_and_errors_surface() {
-        let ok: HttpResponse =
-            decode(br#"{"status_code":200,"body":"aGk=","headers":{"A":["b"]}}"#, false).unwrap();
+        let ok: HttpResponse = decode(
+            br#"{"status_code":200,"body":"aGk=","headers":{"A":["b"]}}"#,
+            false,
+        )
+        .unwrap();
         assert_eq!(ok.body, b"hi");
         let err = decode::<DnsResponse>(
             br#"{"error":{"message":"denied","type":"capability","code":""}}"#,

@@ -24,6 +24,8 @@
 //! reglet_plugin_sdk::reglet_plugin!(Hello);
 //! ```
 
+// The allocator's exports and the imports exist only on wasm; natively only tests use the rest.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod abi;
 mod evidence;
 pub mod host;
