@@ -8,6 +8,7 @@
 
 mod dns;
 mod exec;
+mod file_stat;
 mod http;
 mod log;
 pub(crate) mod network;
@@ -140,6 +141,7 @@ pub(crate) fn add_to_linker<T: HostView>(linker: &mut Linker<T>) -> wasmtime::Re
     register(linker, "tcp_connect", tcp::tcp_connect)?;
     register(linker, "smtp_connect", smtp::smtp_connect)?;
     register(linker, "exec_command", exec::exec_command)?;
+    register(linker, "file_stat", file_stat::file_stat)?;
     Ok(())
 }
 

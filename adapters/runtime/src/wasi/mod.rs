@@ -8,7 +8,7 @@
 //! randomness, and no sockets (network access goes through the `reglet_host` functions).
 
 mod errno;
-mod fs;
+pub(crate) mod fs;
 mod memory;
 mod poll;
 pub(crate) mod sandbox;

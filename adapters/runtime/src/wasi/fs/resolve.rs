@@ -298,6 +298,35 @@ pub(crate) fn resolve(
     Ok(Resolved::Dir(dir))
 }
 
+/// Resolves an absolute host path the way a guest's walk from its preopens would: from the root
+/// of the deepest mount holding it, every component checked, the last against `access`. For host
+/// functions that take a path (`file_stat`), so they never touch a path the sandbox did not walk.
+///
+/// # Errors
+///
+/// As [`resolve`]; `Notcapable` for a relative path or one under no mount.
+pub(crate) fn resolve_absolute(
+    sandbox: &Sandbox,
+    path: &str,
+    follow: bool,
+    access: Access,
+) -> Result<Resolved, Errno> {
+    if !path.starts_with('/') || path.contains('\0') {
+        return Err(Errno::Notcapable);
+    }
+    if path.len() > MAX_PATH {
+        return Err(Errno::Nametoolong);
+    }
+    let parts = components(path.as_bytes())?;
+    let (mount, rest) = mount_for_absolute(sandbox, &parts)?;
+    let rest = if rest.is_empty() {
+        ".".to_owned()
+    } else {
+        rest.join("/")
+    };
+    resolve(sandbox, &DirHandle::root(mount), &rest, follow, access)
+}
+
 /// The mount an absolute target starts in (the deepest whose path is a prefix of the target's
 /// plain leading names), and the components left to walk from its root. `..` is walked, never
 /// folded.
