@@ -50,7 +50,7 @@ fn the_file_plugin_reports_real_modes_owners_hash_and_content() {
         &grants,
         json!({"path": file, "hash": true, "read_content": true}),
     );
-    assert_eq!(ev.status, EvidenceStatus::Success, "{ev:?}");
+    assert_eq!(ev.status(), EvidenceStatus::Success, "{ev:?}");
     let d = data(&ev);
     assert_eq!(d["exists"], true);
     assert_eq!(d["readable"], true);
@@ -97,8 +97,8 @@ fn the_file_plugin_cannot_stat_outside_its_grant() {
     let grants = [format!("fs:read:{root}/granted/**")];
     for path in [format!("{root}/secret"), format!("{root}/granted/link")] {
         let ev = observe("file", &grants, json!({"path": path}));
-        assert_eq!(ev.status, EvidenceStatus::Error, "{path}: {ev:?}");
-        let error = ev.error.expect("an error");
+        assert_eq!(ev.status(), EvidenceStatus::Error, "{path}: {ev:?}");
+        let error = ev.error_detail().cloned().expect("an error");
         assert_eq!(error.kind, ErrorType::Capability, "{path}: {error:?}");
     }
 }
@@ -110,7 +110,7 @@ fn the_command_plugin_runs_direct_and_shell_commands_with_env_and_timeout() {
         &["exec:/bin/echo".into()],
         json!({"command": "/bin/echo", "args": ["hello", "world"]}),
     );
-    assert_eq!(ev.status, EvidenceStatus::Success, "{ev:?}");
+    assert_eq!(ev.status(), EvidenceStatus::Success, "{ev:?}");
     let d = data(&ev);
     assert_eq!(d["stdout"], "hello world\n");
     assert_eq!(d["exit_code"], 0);
@@ -122,7 +122,7 @@ fn the_command_plugin_runs_direct_and_shell_commands_with_env_and_timeout() {
         &shell,
         json!({"run": "echo $GREETING; exit 3", "env": ["GREETING=hi"]}),
     );
-    assert_eq!(ev.status, EvidenceStatus::Failure, "{ev:?}");
+    assert_eq!(ev.status(), EvidenceStatus::Failure, "{ev:?}");
     let d = data(&ev);
     assert_eq!(
         (d["stdout"].clone(), d["exit_code"].clone()),
@@ -139,6 +139,6 @@ fn the_command_plugin_runs_direct_and_shell_commands_with_env_and_timeout() {
     assert_eq!(data(&ev)["is_timeout"], true, "{ev:?}");
 
     let ev = observe("command", &["exec:/bin/echo".into()], json!({"run": "id"}));
-    assert_eq!(ev.status, EvidenceStatus::Error, "{ev:?}");
-    assert_eq!(ev.error.unwrap().kind, ErrorType::Capability);
+    assert_eq!(ev.status(), EvidenceStatus::Error, "{ev:?}");
+    assert_eq!(ev.error_detail().unwrap().kind, ErrorType::Capability);
 }

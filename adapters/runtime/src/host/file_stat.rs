@@ -12,53 +12,35 @@ use serde_json::{Value, json};
 use reglet_domain::{ErrorDetail, ErrorType};
 
 use super::Call;
-use super::requests::{Fields, bad_request, error_document, parse};
+use super::requests::{CallError, FileStatRequest, fail, parse};
 use crate::wasi::Errno;
 use crate::wasi::fs::resolve::{Resolved, resolve_absolute};
 use crate::wasi::sandbox::Access;
 
-const FUNCTION: &str = "file_stat";
-
-pub(crate) async fn file_stat(call: Call, bytes: Vec<u8>) -> Value {
-    let decoded = parse(&bytes).and_then(|map| {
-        let fields = Fields(&map);
-        Ok((
-            fields.string("path")?.unwrap_or_default(),
-            fields.bool("follow")?,
-        ))
-    });
-    let (path, follow) = match decoded {
-        Ok(d) => d,
-        Err(e) => return bad_request(json!({}), &e),
-    };
+pub(crate) async fn file_stat(call: Call, bytes: Vec<u8>) -> Result<Value, CallError> {
+    let FileStatRequest { path, follow } = parse::<FileStatRequest>(&bytes)?;
     if !path.starts_with('/') {
-        return error_document(
-            json!({}),
+        return fail(
             ErrorDetail::new(ErrorType::Config, "path must be absolute").with_code("path"),
         );
     }
     match stat(&call, &path, follow) {
         Ok(answer) => {
-            call.allowed(FUNCTION, &path);
-            answer
+            call.allowed(&path);
+            Ok(answer)
         }
-        Err(Errno::Noent) => json!({"exists": false}),
-        Err(Errno::Acces | Errno::Notcapable) => {
-            let error = ErrorDetail::new(
+        Err(Errno::Noent) => Ok(json!({"exists": false})),
+        Err(Errno::Acces | Errno::Notcapable) => Err(CallError::refused(
+            ErrorDetail::new(
                 ErrorType::Capability,
                 format!("permission denied: read of {path} is not granted"),
             )
-            .with_code("fs");
-            call.refused(FUNCTION, &error);
-            error_document(json!({}), error)
-        }
-        Err(errno) => error_document(
-            json!({}),
-            ErrorDetail::new(
-                ErrorType::Other("fs".into()),
-                format!("stat of {path} failed: {errno:?}"),
-            ),
-        ),
+            .with_code("fs"),
+        )),
+        Err(errno) => fail(ErrorDetail::new(
+            ErrorType::Other("fs".into()),
+            format!("stat of {path} failed: {errno:?}"),
+        )),
     }
 }
 

@@ -140,6 +140,17 @@ go_struct!(ExecRequest {
     "env" => env,
 });
 
+/// `file_stat`'s request (our extension of `reglet_host`).
+#[derive(Debug, Default)]
+pub(crate) struct FileStatRequest {
+    pub(crate) path: String,
+    pub(crate) follow: bool,
+}
+go_struct!(FileStatRequest {
+    "path" => path,
+    "follow" => follow,
+});
+
 /// `log_message`'s request.
 #[derive(Debug, Default)]
 pub(crate) struct LogRequest {
