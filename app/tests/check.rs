@@ -320,3 +320,25 @@ fn filters_skip_with_reglets_reasons() {
         .code(2)
         .stderr(predicate::str::contains("no control has the id `nope`"));
 }
+
+/// Built-in plugins are found by name, embedded in the binary, and get exactly the grants their
+/// configs imply.
+#[test]
+fn built_in_plugins_run_by_name() {
+    let scratch = Scratch::new();
+    let output = scratch
+        .check(&examples().join("builtins.yaml"))
+        .args(["--trust-plugins", "--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let report = json(&output.stdout);
+    assert_eq!(statuses(&report), ["pass", "pass"], "{report}");
+    let grants = std::fs::read_to_string(scratch.path("grants.yaml")).unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("fs:read:/etc/hosts") || grants.contains("fs:read:/etc/hosts"),
+        "the file plugin was granted just the file: {stderr}"
+    );
+}

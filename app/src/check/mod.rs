@@ -225,22 +225,27 @@ async fn load_plugins(
             let declaration = loaded
                 .plugin(&o.plugin)
                 .ok_or_else(|| format!("{}: plugin `{}` is not declared", o.location, o.plugin))?;
-            let path = match &declaration.source {
+            let (wasm, origin) = match &declaration.source {
                 PluginSource::Builtin { .. } => {
-                    return Err(format!(
-                        "{}: built-in plugin {} is not available yet; give a path to its module \
-                         (plugins: [./{}.wasm])",
-                        declaration.location, declaration.name, declaration.name
-                    ));
+                    let bytes = reglet_builtins::builtin(declaration.name.as_str()).ok_or_else(|| {
+                        format!(
+                            "{}: built-in plugin {} is not embedded in this build (embedded: {}); \
+                             give a path to its module (plugins: [./{}.wasm])",
+                            declaration.location,
+                            declaration.name,
+                            reglet_builtins::names().collect::<Vec<_>>().join(", "),
+                            declaration.name
+                        )
+                    })?;
+                    (bytes.to_vec(), format!("built-in {}", declaration.name))
                 }
-                PluginSource::Path(path) => path,
+                PluginSource::Path(path) => (read_module(path)?, path.display().to_string()),
             };
-            let wasm = read_module(path)?;
             let sha256 = hex::encode(Sha256::digest(&wasm));
             executor
                 .load_plugin(&o.plugin, &wasm)
                 .await
-                .map_err(|e| format!("{}: cannot load plugin {}: {e}", path.display(), o.plugin))?;
+                .map_err(|e| format!("{origin}: cannot load plugin {}: {e}", o.plugin))?;
             out.push(LoadedPlugin {
                 name: o.plugin.clone(),
                 sha256,
