@@ -263,18 +263,16 @@ fn a_config_that_breaks_the_plugin_schema_is_refused_before_anything_runs() {
 }
 
 #[test]
-fn a_builtin_plugin_that_is_not_there_yet_is_a_clear_error() {
+fn a_builtin_plugin_that_is_not_embedded_is_a_clear_error() {
     let s = Scratch::new();
     let profile = s.write(
         "p.yaml",
-        "profile: {name: t, version: 1.0.0}\nplugins: [file]\ncontrols:\n  items:\n    - id: x\n      name: x\n      observations:\n        - plugin: file\n          config: {path: /etc/hosts}\n",
+        "profile: {name: t, version: 1.0.0}\nplugins: [smtp]\ncontrols:\n  items:\n    - id: x\n      name: x\n      observations:\n        - plugin: smtp\n          config: {host: localhost}\n",
     );
-    s.check(&profile)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "built-in plugin file is not available yet; give a path",
-        ));
+    s.check(&profile).assert().code(2).stderr(
+        predicate::str::contains("built-in plugin smtp is not embedded in this build")
+            .and(predicate::str::contains("file")),
+    );
 }
 
 #[test]
