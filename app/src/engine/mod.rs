@@ -14,6 +14,7 @@ pub mod evidence_view;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use reglet_domain::{
@@ -165,7 +166,13 @@ pub async fn run(
     stop: impl Future<Output = String>,
 ) -> RunOutcome {
     let started = Instant::now();
-    let global_deadline = options.timeout.map(|t| started + t);
+    let run_deadline = options.timeout.map(|timeout| {
+        Arc::new(RunDeadline {
+            at: started + timeout,
+            timeout,
+            cut: AtomicBool::new(false),
+        })
+    });
     let jobs = Arc::new(jobs);
     let mut results: Vec<Option<ControlOutcome>> = vec![None; jobs.len()];
     let stopped = {
@@ -174,18 +181,15 @@ pub async fn run(
             Arc::clone(&jobs),
             &mut results,
             options,
-            global_deadline,
+            run_deadline.clone(),
         );
         let timeout = async {
-            match (global_deadline, options.timeout) {
-                (Some(deadline), Some(t)) => {
-                    tokio::time::sleep_until(deadline.into()).await;
-                    format!(
-                        "the run's timeout of {} ran out",
-                        crate::report::human_duration(t)
-                    )
+            match &run_deadline {
+                Some(d) => {
+                    tokio::time::sleep_until(d.at.into()).await;
+                    d.reason()
                 }
-                _ => std::future::pending().await,
+                None => std::future::pending().await,
             }
         };
         tokio::select! {
@@ -194,6 +198,14 @@ pub async fn run(
             reason = timeout => Some(reason),
         }
     };
+    // The plugin's own deadline can fire a hair before the timer above, so the work may finish
+    // first; an observation cut short by the run's deadline still makes the report partial.
+    let stopped = stopped.or_else(|| {
+        run_deadline
+            .as_ref()
+            .filter(|d| d.cut.load(Ordering::Relaxed))
+            .map(|d| d.reason())
+    });
     let controls = results
         .into_iter()
         .map(|r| {
@@ -209,6 +221,33 @@ pub async fn run(
     }
 }
 
+/// The run's own deadline, and whether it cut an observation short.
+struct RunDeadline {
+    at: Instant,
+    timeout: Duration,
+    cut: AtomicBool,
+}
+
+impl RunDeadline {
+    fn reason(&self) -> String {
+        format!(
+            "the run's timeout of {} ran out",
+            crate::report::human_duration(self.timeout)
+        )
+    }
+}
+
+/// Which limit set an observation's deadline, so a timeout can say which one ran out.
+#[derive(Clone, Copy)]
+enum DeadlineSource<'a> {
+    /// The control's `timeout`.
+    Control(Duration),
+    /// The engine's default observation timeout.
+    Default,
+    /// The run's own timeout.
+    Run(&'a RunDeadline),
+}
+
 /// Runs the DAG, writing each outcome into `results` as it finishes; dropping the future aborts
 /// the running controls (the [`JoinSet`] is dropped with it).
 async fn schedule(
@@ -216,7 +255,7 @@ async fn schedule(
     jobs: Arc<Vec<ControlJob>>,
     results: &mut [Option<ControlOutcome>],
     options: &EngineOptions,
-    global_deadline: Option<Instant>,
+    run_deadline: Option<Arc<RunDeadline>>,
 ) {
     let index: HashMap<&str, usize> = jobs
         .iter()
@@ -248,8 +287,15 @@ async fn schedule(
                 continue;
             }
             let (executor, jobs) = (Arc::clone(&executor), Arc::clone(&jobs));
+            let run_deadline = run_deadline.clone();
             let handle = running.spawn(async move {
-                run_control(&*executor, &jobs[i], global_deadline, default_timeout).await
+                run_control(
+                    &*executor,
+                    &jobs[i],
+                    run_deadline.as_deref(),
+                    default_timeout,
+                )
+                .await
             });
             task_index.insert(handle.id(), i);
         }
@@ -341,7 +387,7 @@ pub fn observation_status_str(status: ObservationStatus) -> &'static str {
 async fn run_control(
     executor: &dyn PluginExecutor,
     job: &ControlJob,
-    global_deadline: Option<Instant>,
+    run_deadline: Option<&RunDeadline>,
     default_timeout: Duration,
 ) -> ControlOutcome {
     let started = Instant::now();
@@ -349,14 +395,19 @@ async fn run_control(
     loop {
         attempts += 1;
         let now = Instant::now();
-        let mut deadline = now + job.timeout.unwrap_or(default_timeout);
-        if let Some(global) = global_deadline {
-            deadline = deadline.min(global);
+        let (mut deadline, mut source) = match job.timeout {
+            Some(t) => (now + t, DeadlineSource::Control(t)),
+            None => (now + default_timeout, DeadlineSource::Default),
+        };
+        if let Some(run) = run_deadline
+            && run.at <= deadline
+        {
+            (deadline, source) = (run.at, DeadlineSource::Run(run));
         }
         let runs = job
             .observations
             .iter()
-            .map(|o| run_observation(executor, o, deadline, job.timeout));
+            .map(|o| run_observation(executor, o, deadline, source));
         let (observations, transient): (Vec<_>, Vec<_>) =
             futures::future::join_all(runs).await.into_iter().unzip();
         let status = ControlStatus::aggregate(observations.iter().map(|o| o.status));
@@ -385,7 +436,7 @@ async fn run_observation(
     executor: &dyn PluginExecutor,
     job: &ObservationJob,
     deadline: Instant,
-    control_timeout: Option<Duration>,
+    source: DeadlineSource<'_>,
 ) -> (ObservationOutcome, bool) {
     let started = Instant::now();
     let result = executor.observe(&job.plugin, &job.config, deadline).await;
@@ -400,15 +451,20 @@ async fn run_observation(
     let transient = match result {
         Err(e) => {
             let timed_out = e.code() == PluginErrorCode::Timeout;
-            outcome.error = Some(match (timed_out, control_timeout) {
-                (true, Some(t)) => format!(
+            outcome.error = Some(match (timed_out, source) {
+                (true, DeadlineSource::Control(t)) => format!(
                     "timeout: the control's timeout of {} ran out ({})",
                     crate::report::human_duration(t),
                     e.message()
                 ),
+                (true, DeadlineSource::Run(run)) if Instant::now() >= run.at => {
+                    run.cut.store(true, Ordering::Relaxed);
+                    format!("timeout: {} ({})", run.reason(), e.message())
+                }
                 _ => format!("{}: {}", e.code(), e.message()),
             });
-            timed_out
+            // A retry after the run's deadline could only time out again.
+            timed_out && !matches!(source, DeadlineSource::Run(run) if Instant::now() >= run.at)
         }
         Ok(evidence) => {
             let transient = evidence_view::is_transient(&evidence);

@@ -39,6 +39,14 @@ impl PluginExecutor for Slow {
         config: &Config,
         deadline: Instant,
     ) -> Result<Evidence, PluginError> {
+        if config.get("block_past_deadline").is_some() {
+            // Like wasmtime's epoch check, which ends the guest at the deadline on its own clock
+            // while the engine's timer has not been serviced yet.
+            std::thread::sleep(
+                deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(5),
+            );
+            return Err(PluginError::timeout("observe() ran past its deadline"));
+        }
         if let Some(ms) = config.get("sleep_ms").and_then(|v| v.as_u64()) {
             let until = Instant::now() + Duration::from_millis(ms);
             tokio::time::sleep_until(until.min(deadline).into()).await;
@@ -275,6 +283,32 @@ async fn the_run_timeout_keeps_partial_results() {
     assert_eq!(
         outcome.controls[2].message,
         format!("did not finish: {stopped}")
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_cut_by_the_run_timeout_makes_the_run_partial_even_when_it_answers_first() {
+    let mut mock = MockPluginExecutor::new();
+    answering(&mut mock);
+    let jobs = vec![
+        control("quick", &[], json!({})),
+        control("slow", &[], json!({"block_past_deadline": true})),
+    ];
+    let options = EngineOptions {
+        timeout: Some(Duration::from_millis(200)),
+        default_observe_timeout: Duration::from_secs(120),
+        ..options()
+    };
+    let outcome = run_jobs(mock, jobs, &options).await;
+    assert_eq!(statuses(&outcome), ["pass", "error"]);
+    assert_eq!(
+        outcome.stopped.as_deref(),
+        Some("the run's timeout of 200ms ran out")
+    );
+    let message = &outcome.controls[1].message;
+    assert!(
+        message.contains("the run's timeout of 200ms ran out"),
+        "{message}"
     );
 }
 
