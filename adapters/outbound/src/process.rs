@@ -3,7 +3,9 @@
 //! the whole group is killed when the time is up or the caller goes away.
 
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -51,7 +53,7 @@ async fn read_capped<R: AsyncRead + Unpin>(mut reader: R, max: usize, into: Arc<
         match reader.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                let mut captured = into.lock().unwrap_or_else(|e| e.into_inner());
+                let mut captured = into.lock();
                 let room = max.saturating_sub(captured.kept.len());
                 captured.kept.extend_from_slice(&buf[..n.min(room)]);
                 captured.truncated |= n > room;
@@ -79,7 +81,7 @@ async fn finish(
         task.abort();
         tracing::debug!("a command's descendant kept its output open; stopped reading");
     }
-    let mut captured = captured.lock().unwrap_or_else(|e| e.into_inner());
+    let mut captured = captured.lock();
     (std::mem::take(&mut captured.kept), captured.truncated)
 }
 

@@ -1,7 +1,9 @@
 //! TLS for the network adapters: one trust store (the system's, plus any roots added for tests or
 //! private PKI), the `ring` provider, and a reporting verifier for connection checks.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 
 use reglet_domain::Timestamp;
 use reglet_ports::TlsInfo;
@@ -108,12 +110,12 @@ pub struct VerificationOutcome(Arc<Mutex<Option<String>>>);
 
 impl VerificationOutcome {
     fn set(&self, reason: String) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+        *self.0.lock() = Some(reason);
     }
 
     /// The failure, if verification failed.
     pub fn error(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.lock().clone()
     }
 }
 

@@ -28,7 +28,9 @@ mod rules;
 mod stream;
 
 use std::ops::Range;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use reglet_ports::{RedactingStream, RedactionError, Redactor};
 use serde_json::Value;
@@ -181,7 +183,7 @@ impl Redaction {
     ///
     /// As [`Redaction::register_secret`]; nothing is registered when any value is refused.
     pub fn register_secrets(&self, values: &[&str]) -> Result<(), RedactionConfigError> {
-        let mut known = self.inner.known.write().unwrap_or_else(|e| e.into_inner());
+        let mut known = self.inner.known.write();
         let next = known.with(values, self.inner.min_secret_len)?;
         *known = Arc::new(next);
         Ok(())
@@ -193,11 +195,7 @@ impl Redaction {
     }
 
     fn known(&self) -> Arc<KnownSecrets> {
-        self.inner
-            .known
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.inner.known.read().clone()
     }
 
     /// Every span to hide in `text`, unsorted; existing replacement tokens are never searched.

@@ -13,14 +13,15 @@ mod trusted_dir;
 use std::collections::HashMap;
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 
 use reglet_domain::PluginError;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 use wasmtime::{Engine, Module};
 
-use crate::sync::MutexExt;
 use disk::{DiskCache, EntryKey};
 
 /// The SHA-256 of a module's bytes.
@@ -119,7 +120,7 @@ impl CompilationCache {
         plugin: &str,
     ) -> Result<Module, PluginError> {
         let cell = {
-            let mut modules = self.modules.lock_or_recover();
+            let mut modules = self.modules.lock();
             modules.entry(digest).or_default().clone()
         };
         let module = cell

@@ -21,11 +21,12 @@ mod options;
 mod plugin;
 mod services;
 pub(crate) mod state;
-mod sync;
 mod wasi;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use reglet_domain::{GrantSet, PluginError, PluginName};
@@ -41,7 +42,6 @@ pub use options::{
 pub use plugin::Plugin;
 pub use services::{HostLimits, HostServices, HostServicesBuilder};
 
-use crate::sync::MutexExt;
 use cache::Digest256;
 use context::{ContextBase, PluginContext};
 use state::HostState;
@@ -203,7 +203,7 @@ impl Runtime {
         let name = name.clone();
         let digest = cache::digest(wasm);
         let slot = {
-            let mut plugins = self.shared.plugins.lock_or_recover();
+            let mut plugins = self.shared.plugins.lock();
             match plugins.get(&name) {
                 Some(slot) if slot.digest != digest => {
                     return Err(PluginError::load(format!(
@@ -231,7 +231,7 @@ impl Runtime {
             .cloned()
             .map_err(|e| self.shared.redactor.redact_plugin_error(e));
         if result.is_err() {
-            let mut plugins = self.shared.plugins.lock_or_recover();
+            let mut plugins = self.shared.plugins.lock();
             if plugins
                 .get(&name)
                 .is_some_and(|s| Arc::ptr_eq(s, &slot) && s.plugin.get().is_none())
@@ -287,7 +287,7 @@ impl Runtime {
     ///
     /// `plugin_load_error` when no plugin of that name is loaded.
     pub fn plugin(&self, name: &PluginName) -> Result<Plugin, PluginError> {
-        let plugins = self.shared.plugins.lock_or_recover();
+        let plugins = self.shared.plugins.lock();
         plugins
             .get(name)
             .and_then(|slot| slot.plugin.get().cloned())
@@ -302,14 +302,14 @@ impl Runtime {
     pub fn close_plugin(&self, name: &PluginName) -> Result<(), PluginError> {
         let plugin = self.plugin(name)?;
         plugin.close();
-        let mut plugins = self.shared.plugins.lock_or_recover();
+        let mut plugins = self.shared.plugins.lock();
         plugins.remove(plugin.name());
         Ok(())
     }
 
     /// Closes every plugin.
     pub fn close(&self) {
-        let mut plugins = self.shared.plugins.lock_or_recover();
+        let mut plugins = self.shared.plugins.lock();
         for slot in plugins.values() {
             if let Some(plugin) = slot.plugin.get() {
                 plugin.close();

@@ -1,7 +1,9 @@
 //! A loaded plugin: describe it, read its schema, observe with it, keep instances warm.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+
+use parking_lot::{Mutex, RwLock};
 use std::time::Instant;
 
 use reglet_domain::{
@@ -18,7 +20,6 @@ use super::context::{ContextBase, PluginContext};
 use super::errors::timed_out;
 use super::instance::{Blueprint, Instance, instantiate};
 use super::state::HostState;
-use crate::sync::{MutexExt, RwLockExt};
 
 /// Most instances a warm pool keeps ready.
 pub const MAX_WARM_INSTANCES: usize = 64;
@@ -103,8 +104,8 @@ impl Plugin {
             grants,
             &self.inner.base,
         ));
-        *self.inner.context.write_or_recover() = context;
-        self.inner.warm.lock_or_recover().clear();
+        *self.inner.context.write() = context;
+        self.inner.warm.lock().clear();
     }
 
     /// The grants new observations run with.
@@ -430,7 +431,7 @@ impl Plugin {
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
         self.inner.warm_target.store(0, Ordering::Release);
-        self.inner.warm.lock_or_recover().clear();
+        self.inner.warm.lock().clear();
     }
 }
 
@@ -456,23 +457,23 @@ impl Blueprint for PluginInner {
     }
 
     fn context(&self) -> Arc<PluginContext> {
-        self.context.read_or_recover().clone()
+        self.context.read().clone()
     }
 }
 
 impl PluginInner {
     fn warm_len(&self) -> usize {
-        self.warm.lock_or_recover().len()
+        self.warm.lock().len()
     }
 
     fn take_warm(&self) -> Option<Instance> {
-        self.warm.lock_or_recover().pop()
+        self.warm.lock().pop()
     }
 
     fn put_warm(&self, instance: Instance) {
         // An instance prepared before `set_grants` carries the old grants: never keep it.
         let current = self.context();
-        let mut warm = self.warm.lock_or_recover();
+        let mut warm = self.warm.lock();
         if !self.closed.load(Ordering::Acquire)
             && warm.len() < self.warm_target.load(Ordering::Acquire)
             && Arc::ptr_eq(&instance.store.data().plugin, &current)

@@ -8,13 +8,13 @@
 //! constant time; only then are the bytes deserialized. Whatever fails is a miss: the plugin is
 //! compiled again, the reason is logged once, and a file that is not ours is never replaced.
 
+use parking_lot::Mutex;
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use hmac::{Hmac, KeyInit, Mac};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
@@ -25,7 +25,6 @@ use zeroize::Zeroizing;
 
 use super::Digest256;
 use super::trusted_dir::{Facts, Untrusted, current_user, open_root};
-use crate::sync::MutexExt;
 
 /// The key file's name in the cache root.
 pub(super) const KEY_FILE: &str = "cache.key";
@@ -170,7 +169,7 @@ impl DiskCache {
     }
 
     fn warn_once(&self, what: &str, refusal: &Untrusted) {
-        let first = self.warned.lock_or_recover().insert(refusal.to_string());
+        let first = self.warned.lock().insert(refusal.to_string());
         if first {
             tracing::warn!(
                 path = %refusal.path.display(),
