@@ -202,3 +202,6 @@ pub(super) async fn settle(
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests;

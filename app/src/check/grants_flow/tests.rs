@@ -1,0 +1,228 @@
+//! The grants flow on a mocked executor and a scripted prompter: what is asked, what is saved,
+//! what each plugin is finally given.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use reglet_domain::{GrantSet, PluginInfo, PluginName, RiskLevel};
+use reglet_ports::MockPluginExecutor;
+
+use super::{Answer, Prompter, SecurityChoice, settle};
+use crate::check::LoadedPlugin;
+use crate::grants::GrantStore;
+use crate::profile;
+use crate::secrets::SystemSecrets;
+use crate::system_config::{SecretSources, SecurityLevel};
+
+/// Answers from a script and records what it was asked.
+struct Scripted {
+    answers: VecDeque<Answer>,
+    asked: Vec<(String, Vec<String>, RiskLevel)>,
+}
+
+impl Scripted {
+    fn new(answers: &[Answer]) -> Self {
+        Scripted {
+            answers: answers.iter().copied().collect(),
+            asked: Vec::new(),
+        }
+    }
+}
+
+impl Prompter for Scripted {
+    fn ask(&mut self, plugin: &str, grants: &GrantSet, risk: RiskLevel) -> std::io::Result<Answer> {
+        self.asked
+            .push((plugin.to_owned(), grants.to_strings(), risk));
+        Ok(self.answers.pop_front().expect("a scripted answer"))
+    }
+}
+
+const PROFILE: &str = "profile: {name: t, version: 1.0.0}
+plugins: [file, command]
+controls:
+  items:
+    - id: hosts
+      name: hosts
+      observations:
+        - plugin: file
+          config: {path: /etc/hosts}
+    - id: uptime
+      name: uptime
+      observations:
+        - plugin: command
+          config: {command: /usr/bin/uptime}
+";
+
+struct Outcome {
+    went_ahead: bool,
+    given: Vec<(String, Vec<String>)>,
+    said: Vec<String>,
+    asked: Vec<(String, Vec<String>, RiskLevel)>,
+    saved: Option<GrantStore>,
+}
+
+fn info(name: &str, declared: &str) -> PluginInfo {
+    PluginInfo {
+        name: PluginName::new(name).unwrap(),
+        version: "1.0.0".into(),
+        description: String::new(),
+        sdk_version: None,
+        min_host_version: None,
+        capabilities: GrantSet::parse(declared).unwrap(),
+        unrecognised_capabilities: Vec::new(),
+    }
+}
+
+async fn run(
+    profile_text: &str,
+    choice: SecurityChoice,
+    answers: &[Answer],
+    saved: Option<&str>,
+) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.yaml");
+    std::fs::write(&path, profile_text).unwrap();
+    let loaded = profile::load(&path).unwrap();
+    let grants_file = dir.path().join("grants.yaml");
+    if let Some(text) = saved {
+        std::fs::write(&grants_file, text).unwrap();
+    }
+    let given = Arc::new(Mutex::new(Vec::new()));
+    let mut mock = MockPluginExecutor::new();
+    mock.expect_describe().returning(|name| {
+        Ok(match name.as_str() {
+            "file" => info("file", "fs:read:**"),
+            _ => info("command", "exec:*"),
+        })
+    });
+    let record = Arc::clone(&given);
+    mock.expect_set_grants().returning(move |name, grants| {
+        record
+            .lock()
+            .unwrap()
+            .push((name.to_string(), grants.to_strings()));
+        Ok(())
+    });
+    let plugins = ["file", "command"].map(|n| LoadedPlugin {
+        name: PluginName::new(n).unwrap(),
+        sha256: format!("{n}-sha"),
+    });
+    let secrets = loaded
+        .resolve_secrets(&SystemSecrets::new(&SecretSources::default()))
+        .unwrap();
+    let mut prompter = Scripted::new(answers);
+    let mut said = Vec::new();
+    let went_ahead = settle(
+        &loaded,
+        &[None, None],
+        &plugins,
+        &mock,
+        &choice,
+        Some(&grants_file),
+        &secrets,
+        &mut prompter,
+        &mut |text| {
+            said.push(text);
+            Ok(())
+        },
+    )
+    .await
+    .unwrap();
+    let given = given.lock().unwrap().clone();
+    Outcome {
+        went_ahead,
+        given,
+        said,
+        asked: prompter.asked,
+        saved: grants_file
+            .exists()
+            .then(|| GrantStore::load(&grants_file).unwrap()),
+    }
+}
+
+fn on_a_terminal(level: SecurityLevel) -> SecurityChoice {
+    SecurityChoice {
+        level,
+        trust_plugins: false,
+        interactive: true,
+    }
+}
+
+#[tokio::test]
+async fn a_person_is_asked_per_plugin_and_always_is_saved_by_digest() {
+    let out = run(
+        PROFILE,
+        on_a_terminal(SecurityLevel::Standard),
+        &[Answer::Once, Answer::Always],
+        None,
+    )
+    .await;
+    assert!(out.went_ahead, "{:?}", out.said);
+    assert_eq!(out.asked.len(), 2);
+    assert_eq!(out.asked[0].0, "file");
+    assert_eq!(out.asked[0].1, ["fs:read:/etc/hosts"]);
+    assert_eq!(out.asked[1].1, ["exec:/usr/bin/uptime:"]);
+    assert_eq!(
+        out.given,
+        [
+            ("file".to_owned(), vec!["fs:read:/etc/hosts".to_owned()]),
+            (
+                "command".to_owned(),
+                vec!["exec:/usr/bin/uptime:".to_owned()]
+            ),
+        ]
+    );
+    // Only the "always" answer is remembered, under the plugin's digest.
+    let store = out.saved.expect("grants.yaml written");
+    assert_eq!(
+        store.granted("command", "command-sha").to_strings(),
+        ["exec:/usr/bin/uptime:"]
+    );
+    assert!(store.granted("file", "file-sha").is_empty());
+}
+
+#[tokio::test]
+async fn saved_grants_are_not_asked_again_and_a_denial_stops_the_run() {
+    let saved = "grants:\n  - plugin: file\n    sha256: file-sha\n    capabilities: [\"fs:read:/etc/hosts\"]\n";
+    let out = run(
+        PROFILE,
+        on_a_terminal(SecurityLevel::Standard),
+        &[Answer::Deny],
+        Some(saved),
+    )
+    .await;
+    assert_eq!(out.asked.len(), 1, "file's grant was saved");
+    assert_eq!(out.asked[0].0, "command");
+    assert!(!out.went_ahead);
+    assert!(out.given.is_empty(), "nothing is given when the run stops");
+    assert!(
+        out.said.iter().any(|s| s.contains("denied")),
+        "{:?}",
+        out.said
+    );
+}
+
+#[tokio::test]
+async fn strict_refuses_broad_grants_and_permissive_asks_nothing() {
+    let shell = PROFILE.replace("{command: /usr/bin/uptime}", "{run: uptime}");
+    let out = run(
+        &shell,
+        on_a_terminal(SecurityLevel::Strict),
+        &[Answer::Once],
+        None,
+    )
+    .await;
+    // Reading one file is not broad and is asked about; a shell line is, and strict refuses it.
+    assert_eq!(out.asked.len(), 1);
+    assert!(!out.went_ahead);
+    assert!(
+        out.said.iter().any(|s| s.contains("strict")),
+        "{:?}",
+        out.said
+    );
+
+    let out = run(PROFILE, on_a_terminal(SecurityLevel::Permissive), &[], None).await;
+    assert!(out.went_ahead);
+    assert!(out.asked.is_empty());
+    assert_eq!(out.given.len(), 2);
+}
