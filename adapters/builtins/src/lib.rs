@@ -11,6 +11,10 @@ const BUILTINS: &[(&str, &[u8])] = &[
         "command",
         include_bytes!("../../../plugins/dist/command.wasm"),
     ),
+    ("http", include_bytes!("../../../plugins/dist/http.wasm")),
+    ("dns", include_bytes!("../../../plugins/dist/dns.wasm")),
+    ("tcp", include_bytes!("../../../plugins/dist/tcp.wasm")),
+    ("smtp", include_bytes!("../../../plugins/dist/smtp.wasm")),
 ];
 
 /// The wasm module of the built-in plugin `name`, if there is one.
@@ -50,7 +54,8 @@ mod tests {
                 "{name}: {sha} not in SHA256SUMS"
             );
         }
-        assert!(names().any(|n| n == "file"));
+        let all: Vec<_> = names().collect();
+        assert_eq!(all, ["file", "command", "http", "dns", "tcp", "smtp"]);
         assert!(builtin("nope").is_none());
     }
 }

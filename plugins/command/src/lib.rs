@@ -3,7 +3,7 @@
 //! Reglet's field names. The `timeout` reaches the host, which kills the command at it.
 
 use reglet_plugin_sdk::host::{Context, ExecRequest};
-use reglet_plugin_sdk::{Error, Evidence, Host, Plugin, reglet_plugin};
+use reglet_plugin_sdk::{Error, Evidence, Host, Plugin, Value, json, reglet_plugin};
 
 /// Seconds a command may run when the config says nothing.
 const DEFAULT_TIMEOUT_SECS: u64 = 30;
@@ -41,6 +41,13 @@ impl Plugin for Command {
     const NAME: &'static str = "command";
     const VERSION: &'static str = "2.0.0";
     const DESCRIPTION: &'static str = "Run a command and check its output and exit code";
+
+    /// Any program and variable it may be asked to run with: what it is given is narrowed to the
+    /// configured command line (`exec:/usr/bin/systemctl:is-active sshd`) when the grants are
+    /// worked out from the profile, and the host's exec policy still applies.
+    fn capabilities() -> Value {
+        json!({"exec": {"commands": ["*", "env:*"]}})
+    }
 
     fn observe(&self, config: Config, host: &dyn Host) -> Result<Evidence, Error> {
         let mut evidence = Evidence::new();

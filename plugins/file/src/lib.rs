@@ -93,15 +93,19 @@ fn content_of(path: &str, cap: u64, evidence: &mut Evidence) -> std::io::Result<
         .read_to_end(&mut bytes)?;
     let truncated = bytes.len() as u64 > cap;
     bytes.truncate(cap as usize);
+    // Reglet's `content_b64` (with `encoding: base64`) keeps existing profiles working; `content`
+    // is the text itself when it is UTF-8, so `data.content contains "..."` reads naturally.
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    evidence.set("content_b64", encoded.clone());
+    evidence.set("encoding", "base64");
     match String::from_utf8(bytes) {
         Ok(text) => {
             evidence.set("content", text);
-            evidence.set("encoding", "utf-8");
+            evidence.set("content_encoding", "utf-8");
         }
-        Err(e) => {
-            let encoded = base64::engine::general_purpose::STANDARD.encode(e.as_bytes());
+        Err(_) => {
             evidence.set("content", encoded);
-            evidence.set("encoding", "base64");
+            evidence.set("content_encoding", "base64");
         }
     }
     evidence.set("content_truncated", truncated);

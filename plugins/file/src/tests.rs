@@ -143,7 +143,13 @@ fn hash_and_content_text_or_base64_capped() {
         ev.get("content"),
         Some(&json!("PasswordAuthentication no\n"))
     );
-    assert_eq!(ev.get("encoding"), Some(&json!("utf-8")));
+    assert_eq!(ev.get("content_encoding"), Some(&json!("utf-8")));
+    // Reglet's field, so its profiles' expect lines keep working.
+    assert_eq!(
+        ev.get("content_b64"),
+        Some(&json!("UGFzc3dvcmRBdXRoZW50aWNhdGlvbiBubwo="))
+    );
+    assert_eq!(ev.get("encoding"), Some(&json!("base64")));
     assert_eq!(ev.get("content_truncated"), Some(&json!(false)));
     assert_eq!(ev.get("sha256"), Some(&json!(SHA_OF_TEXT)));
     let mut c = config(&binary);
@@ -151,7 +157,8 @@ fn hash_and_content_text_or_base64_capped() {
     c.max_content_bytes = Some(2);
     let ev = File.observe(c, &host).unwrap();
     assert_eq!(ev.get("content"), Some(&json!("/wA=")));
-    assert_eq!(ev.get("encoding"), Some(&json!("base64")));
+    assert_eq!(ev.get("content_b64"), Some(&json!("/wA=")));
+    assert_eq!(ev.get("content_encoding"), Some(&json!("base64")));
     assert_eq!(ev.get("content_truncated"), Some(&json!(true)));
 }
 

@@ -34,7 +34,7 @@ mod time;
 pub use evidence::{Error, ErrorType, Evidence};
 pub use host::Host;
 pub use serde_json::{Value, json};
-pub use time::{now_unix, rfc3339};
+pub use time::{now_unix, parse_rfc3339, rfc3339};
 
 use serde::de::DeserializeOwned;
 
