@@ -29,9 +29,23 @@ pub fn implied_by(config: &Map<String, Value>) -> Vec<String> {
     {
         out.push(AccessRequest::Connect { host: &host, port }.to_string());
     }
-    if let Some(ns) = text("nameserver") {
-        let (host, port) = split_host_port(ns).unwrap_or((ns.to_owned(), 53));
-        out.push(AccessRequest::Connect { host: &host, port }.to_string());
+    match (text("nameserver"), text("hostname")) {
+        (Some(ns), _) => {
+            let (host, port) = split_host_port(ns).unwrap_or((ns.to_owned(), 53));
+            out.push(AccessRequest::Connect { host: &host, port }.to_string());
+        }
+        // A lookup through the system's resolver is granted by the name looked up, on port 53.
+        (None, Some(name)) if !name.trim().is_empty() => {
+            let name = name.trim().trim_end_matches('.');
+            out.push(
+                AccessRequest::Connect {
+                    host: name,
+                    port: 53,
+                }
+                .to_string(),
+            );
+        }
+        _ => {}
     }
     if let Some(host) = text("host") {
         let port = config
@@ -60,8 +74,31 @@ pub fn implied_by(config: &Map<String, Value>) -> Vec<String> {
                 .to_string(),
             );
         }
+    } else if let Some(run) = text("run") {
+        // The command plugin runs a `run` line as `/bin/sh -c <run>`.
+        let args = ["-c".to_owned(), run.to_owned()];
+        out.push(
+            AccessRequest::Exec {
+                command: "/bin/sh",
+                args: &args,
+            }
+            .to_string(),
+        );
+    }
+    if let Some(Value::Array(env)) = config.get("env") {
+        for entry in env.iter().filter_map(Value::as_str) {
+            let name = entry.split_once('=').map_or(entry, |(name, _)| name);
+            if !name.is_empty() && !is_default_exec_env(name) {
+                out.push(AccessRequest::ExecEnv(name).to_string());
+            }
+        }
     }
     out
+}
+
+/// Variables every command may be given without a grant (the host's exec policy).
+fn is_default_exec_env(name: &str) -> bool {
+    matches!(name, "PATH" | "LANG" | "TZ") || name.starts_with("LC_")
 }
 
 /// The grants `config` implies that the plugin also declared: what it will be given.
@@ -138,6 +175,22 @@ mod tests {
             (
                 json!({"command": "/bin/echo hi"}),
                 vec!["exec:/bin/echo:hi"],
+            ),
+            (
+                json!({"command": "/usr/bin/systemctl", "args": ["is-active", "sshd"], "env": ["LANG=C", "SYSTEMD_PAGER=", "LC_ALL=C"]}),
+                vec![
+                    "exec:/usr/bin/systemctl:is-active sshd",
+                    "exec:env:SYSTEMD_PAGER",
+                ],
+            ),
+            (json!({"run": "exit 3"}), vec!["exec:/bin/sh:-c 'exit 3'"]),
+            (
+                json!({"hostname": "example.com.", "record_type": "MX"}),
+                vec!["network:outbound:example.com:53"],
+            ),
+            (
+                json!({"hostname": "example.com", "nameserver": "10.0.0.53:5353"}),
+                vec!["network:outbound:10.0.0.53:5353"],
             ),
         ];
         for (config, want) in cases {
