@@ -263,16 +263,24 @@ fn a_config_that_breaks_the_plugin_schema_is_refused_before_anything_runs() {
 }
 
 #[test]
-fn a_builtin_plugin_that_is_not_embedded_is_a_clear_error() {
+fn a_misspelt_builtin_is_a_clear_error_naming_the_closest() {
     let s = Scratch::new();
     let profile = s.write(
         "p.yaml",
-        "profile: {name: t, version: 1.0.0}\nplugins: [smtp]\ncontrols:\n  items:\n    - id: x\n      name: x\n      observations:\n        - plugin: smtp\n          config: {host: localhost}\n",
+        "profile: {name: t, version: 1.0.0}\nplugins: [smpt]\ncontrols:\n  items:\n    - id: x\n      name: x\n      observations:\n        - plugin: smpt\n          config: {host: localhost}\n",
     );
-    s.check(&profile).assert().code(2).stderr(
-        predicate::str::contains("built-in plugin smtp is not embedded in this build")
-            .and(predicate::str::contains("file")),
-    );
+    s.check(&profile)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("smpt").and(predicate::str::contains("smtp")));
+}
+
+#[test]
+fn every_builtin_a_profile_may_name_is_embedded() {
+    let embedded: Vec<&str> = reglet_builtins::names().collect();
+    for name in reglet::profile::BUILTIN_PLUGINS {
+        assert!(embedded.contains(name), "{name} is not embedded");
+    }
 }
 
 #[test]
@@ -332,11 +340,14 @@ fn built_in_plugins_run_by_name() {
         .get_output()
         .clone();
     let report = json(&output.stdout);
-    assert_eq!(statuses(&report), ["pass", "pass"], "{report}");
-    let grants = std::fs::read_to_string(scratch.path("grants.yaml")).unwrap_or_default();
+    assert_eq!(statuses(&report), ["pass", "pass", "pass"], "{report}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("fs:read:/etc/hosts") || grants.contains("fs:read:/etc/hosts"),
-        "the file plugin was granted just the file: {stderr}"
+        stderr.contains(r#"plugin=file grants=["fs:read:/etc/hostname", "fs:read:/etc/hosts"]"#),
+        "the file plugin was granted just the files: {stderr}"
+    );
+    assert!(
+        stderr.contains(r#"plugin=command grants=["exec:/bin/uname:-s"]"#),
+        "the command plugin was granted just its command line: {stderr}"
     );
 }
