@@ -1,5 +1,5 @@
 //! Redaction throughput on 10 MiB of log-like text with 1 000 registered secrets and every built-in
-//! rule, one thread. `cargo bench -p reglet-adapters --bench redaction`
+//! rule, one thread. `cargo bench -p reglet-redaction --bench redaction`
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! What a host call costs a plugin: the `host_call` example plugin observing through each kind of
 //! call, next to the same work done directly by the host in the same run.
 //!
-//! `cargo bench -p reglet-adapters --bench host_calls`
+//! `cargo bench -p reglet-runtime --bench host_calls`
 //!
 //! - `dns_lookup` against an in-process resolver isolates the host-call machinery: copying the
 //!   request out, JSON decoding, the grant check, encoding the answer, the guest's `allocate`.

@@ -1,6 +1,6 @@
 //! The runtime's costs next to raw wasmtime doing the same work in the same run (the floor).
 //!
-//! `cargo bench -p reglet-adapters --bench runtime`
+//! `cargo bench -p reglet-runtime --bench runtime`
 //!
 //! The guest is a trivial Gen 1 plugin: `describe` returns a 217-byte document, `observe` wraps
 //! its 1 KiB config into an Evidence document. "Raw" is wasmtime alone with the same engine

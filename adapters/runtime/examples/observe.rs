@@ -2,7 +2,7 @@
 //! JSON object on stdout.
 //!
 //! ```sh
-//! cargo run -p reglet-adapters --example observe -- \
+//! cargo run -p reglet-runtime --example observe -- \
 //!     adapters/examples/plugins/file_exists.wat '{"path":"/etc/hostname"}' \
 //!     --grant fs:read:/etc/hostname
 //! ```
