@@ -4,6 +4,16 @@ use std::fmt;
 
 use super::GrantParseError;
 
+/// True when `path` is absolute, free of NUL, and already what [`normalize_path`] would return.
+fn is_normal(path: &str) -> bool {
+    path.len() > 1
+        && path.starts_with('/')
+        && !path.contains('\0')
+        && !path[1..]
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+}
+
 /// Normalises an absolute path lexically: `.` and empty segments vanish, `..` removes the segment
 /// before it and never climbs above `/`. Returns `None` for relative paths and paths with NUL.
 ///
@@ -42,18 +52,21 @@ pub(crate) enum Segment {
 pub(crate) fn sequence_matches(segments: &[Segment], parts: &[&str]) -> bool {
     // can[i][j]: pattern segments i.. match parts j..
     let (p, n) = (segments.len(), parts.len());
-    let mut can = vec![vec![false; n + 1]; p + 1];
-    can[p][n] = true;
+    // One flat table, row i at i * (n + 1).
+    let width = n + 1;
+    let mut can = vec![false; (p + 1) * width];
+    can[p * width + n] = true;
     for i in (0..p).rev() {
         for j in (0..=n).rev() {
-            can[i][j] = match &segments[i] {
-                Segment::AnyDepth => can[i + 1][j] || (j < n && can[i][j + 1]),
-                Segment::Literal(lit) => j < n && lit == parts[j] && can[i + 1][j + 1],
-                Segment::Glob(glob) => j < n && glob_match(glob, parts[j]) && can[i + 1][j + 1],
+            let next = (i + 1) * width + j;
+            can[i * width + j] = match &segments[i] {
+                Segment::AnyDepth => can[next] || (j < n && can[i * width + j + 1]),
+                Segment::Literal(lit) => j < n && lit == parts[j] && can[next + 1],
+                Segment::Glob(glob) => j < n && glob_match(glob, parts[j]) && can[next + 1],
             };
         }
     }
-    can[0][0]
+    can[0]
 }
 
 /// True when every item sequence `b` matches is matched by `a` (a sound, not complete, test).
@@ -127,6 +140,34 @@ impl PathPattern {
 
     /// True when the (normalised, absolute) `path` matches.
     pub fn matches(&self, path: &str) -> bool {
+        // Checked on every path a sandboxed plugin touches: an already-normal path (the usual
+        // case) and a literal pattern are matched without allocating.
+        let normalized;
+        let path = if is_normal(path) {
+            path
+        } else {
+            match normalize_path(path) {
+                Some(p) => {
+                    normalized = p;
+                    normalized.as_str()
+                }
+                None => return false,
+            }
+        };
+        let parts = path.split('/').filter(|p| !p.is_empty());
+        if self.is_literal() {
+            return parts.eq(self.segments.iter().map(|s| match s {
+                Segment::Literal(lit) => lit.as_str(),
+                Segment::Glob(_) | Segment::AnyDepth => unreachable!("a literal pattern"),
+            }));
+        }
+        let parts: Vec<&str> = parts.collect();
+        sequence_matches(&self.segments, &parts)
+    }
+
+    /// [`PathPattern::matches`] without its fast paths, as the reference the tests compare to.
+    #[cfg(test)]
+    pub(crate) fn matches_by_table(&self, path: &str) -> bool {
         let Some(path) = normalize_path(path) else {
             return false;
         };

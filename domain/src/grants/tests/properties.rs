@@ -221,6 +221,18 @@ proptest! {
     }
 
     #[test]
+    fn matching_is_the_same_on_normal_and_unnormalised_spellings(
+        x in path_pattern(),
+        parts in prop::collection::vec(prop::sample::select(vec!["a", "b", "c", "ab", ".", "..", ""]), 0..6),
+    ) {
+        // The fast path (already normal, literal patterns) must agree with normalising first.
+        let raw = format!("/{}", parts.join("/"));
+        let normal = crate::grants::path::normalize_path(&raw).unwrap();
+        prop_assert_eq!(x.matches(&raw), x.matches(&normal), "{} vs {}", raw, normal);
+        prop_assert_eq!(x.matches(&normal), x.matches_by_table(&normal));
+    }
+
+    #[test]
     fn atom_cover_implies_match(x in path_pattern(), y in path_pattern(), paths in prop::collection::vec(a_path(), 1..16)) {
         if x.covers(&y) {
             for p in &paths {
