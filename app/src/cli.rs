@@ -39,6 +39,10 @@ pub struct CheckArgs {
     /// Write the report to this file (atomically) instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write a report in FORMAT to PATH (atomically); repeatable, e.g.
+    /// `--report sarif=reglet.sarif --report junit=reglet.xml`.
+    #[arg(long = "report", value_name = "FORMAT=PATH")]
+    pub reports: Vec<crate::report::ReportTarget>,
     /// The whole run's time budget (e.g. 2m, 30s); 0 for none. Unfinished controls are reported
     /// as errors and the report is still written.
     #[arg(long, default_value = "2m", value_name = "DURATION")]
@@ -76,7 +80,7 @@ pub struct CheckArgs {
     /// No colours, even on a terminal (NO_COLOR is honoured too).
     #[arg(long)]
     pub no_color: bool,
-    /// Only errors on stderr.
+    /// Only errors on stderr: no progress, no warnings.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Debug logs on stderr.

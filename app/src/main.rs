@@ -106,6 +106,8 @@ fn run_check(args: &CheckArgs, log_level: &str) -> io::Result<u8> {
         profile: args.profile.clone(),
         format: args.format,
         output: args.output.clone(),
+        reports: args.reports.clone(),
+        progress: !args.quiet && io::stderr().is_terminal(),
         color: !args.no_color
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && io::stdout().is_terminal(),

@@ -147,6 +147,10 @@ fn the_run_timeout_writes_a_partial_report() {
             "-o",
         ])
         .arg(&report_file)
+        .arg("--report")
+        .arg(format!("junit={}", s.path("report.xml").display()))
+        .arg("--report")
+        .arg(format!("sarif={}", s.path("report.sarif").display()))
         .timeout(Duration::from_secs(60))
         .assert()
         .code(1)
@@ -157,6 +161,17 @@ fn the_run_timeout_writes_a_partial_report() {
     assert_eq!(statuses(&report), ["pass", "error"]);
     let message = report["controls"][1]["message"].as_str().unwrap();
     assert!(message.contains("timeout of 1s"), "{message}");
+    // The extra reports were written too, and say the run is partial.
+    let junit = std::fs::read_to_string(s.path("report.xml")).unwrap();
+    assert!(
+        junit.contains("<property name=\"partial\" value=\"true\"/>"),
+        "{junit}"
+    );
+    let sarif = json(&std::fs::read(s.path("report.sarif")).unwrap());
+    assert_eq!(
+        sarif["runs"][0]["invocations"][0]["executionSuccessful"],
+        false
+    );
 }
 
 #[cfg(unix)]
@@ -350,4 +365,93 @@ fn built_in_plugins_run_by_name() {
         stderr.contains(r#"plugin=command grants=["exec:/bin/uname:-s"]"#),
         "the command plugin was granted just its command line: {stderr}"
     );
+}
+
+#[test]
+fn several_reports_are_written_in_one_run() {
+    let s = Scratch::new();
+    let profile = s.write(
+        "p.yaml",
+        "profile: {name: t, version: 1.0.0}\nplugins: [./plugins/file_exists.wat]\ncontrols:\n  items:\n    - id: present\n      name: hosts is present\n      severity: high\n      observations:\n        - plugin: file_exists\n          config: {path: /etc/hosts}\n          expect: data.exists\n    - id: absent\n      name: hosts is absent\n      observations:\n        - plugin: file_exists\n          config: {path: /etc/hosts}\n          expect: data.exists == false\n",
+    );
+    let path = |name: &str| s.path(name).display().to_string();
+    let output = s
+        .check(&profile)
+        .args(["--trust-plugins", "--format", "table", "--report"])
+        .arg(format!("sarif={}", path("out.sarif")))
+        .arg("--report")
+        .arg(format!("junit={}", path("out.xml")))
+        .arg("--report")
+        .arg(format!("html={}", path("out.html")))
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("2 controls: 1 passed, 1 failed"),
+        "{stdout}"
+    );
+    // stderr is not a terminal here: no progress is drawn.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("controls,"), "{stderr}");
+
+    let sarif = json(&std::fs::read(s.path("out.sarif")).unwrap());
+    let kinds: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["pass", "fail"]);
+    // The evidence names /etc/hosts, so that is where both results point.
+    assert_eq!(
+        sarif["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "file:///etc/hosts"
+    );
+
+    let junit = std::fs::read_to_string(s.path("out.xml")).unwrap();
+    let junit = roxmltree::Document::parse(&junit).unwrap();
+    let cases = junit
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .count();
+    let failures = junit
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .count();
+    assert_eq!((cases, failures), (2, 1));
+
+    let html = std::fs::read_to_string(s.path("out.html")).unwrap();
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    let page = roxmltree::Document::parse_with_options(&html, options).unwrap();
+    for id in ["present", "absent"] {
+        assert!(
+            page.descendants()
+                .any(|n| n.has_tag_name("code") && n.text() == Some(id)),
+            "{id} missing"
+        );
+    }
+}
+
+#[test]
+fn a_bad_report_value_is_a_usage_error_naming_it() {
+    let s = Scratch::new();
+    let profile = examples().join("local-plugins.yaml");
+    for (value, says) in [
+        ("xml=out.xml", "unknown format `xml`"),
+        ("sarif", "is not FORMAT=PATH"),
+        ("html=", "the path after `=` is empty"),
+    ] {
+        s.check(&profile)
+            .args(["--trust-plugins", "--report", value])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(value).and(predicate::str::contains(says)));
+    }
+    assert!(!s.path("out.xml").exists());
 }

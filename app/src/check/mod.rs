@@ -8,6 +8,7 @@
 
 pub mod filter;
 mod grants_flow;
+mod progress;
 
 use std::future::Future;
 use std::io::{self, IsTerminal, Write};
@@ -25,7 +26,7 @@ pub use grants_flow::{Answer, Prompter, SecurityChoice, TerminalPrompter};
 use crate::commands::EXIT_USAGE;
 use crate::engine::{self, ControlJob, EngineOptions, ObservationJob};
 use crate::profile::{self, LoadedProfile, PluginSource};
-use crate::report::{self, Format};
+use crate::report::{self, Format, ReportTarget};
 use crate::secrets::SystemSecrets;
 use crate::system_config::SystemConfig;
 
@@ -43,6 +44,10 @@ pub struct CheckOptions {
     pub format: Format,
     /// Write the report here (atomically) instead of stdout.
     pub output: Option<PathBuf>,
+    /// More reports, each written to its own file (atomically).
+    pub reports: Vec<ReportTarget>,
+    /// Draw progress on stderr while controls run.
+    pub progress: bool,
     /// Colours in the table.
     pub color: bool,
     /// Engine settings.
@@ -169,7 +174,24 @@ pub async fn check(
         }
     };
     let started = reglet_domain::Timestamp::now();
-    let outcome = engine::run(Arc::clone(&services.executor), jobs, &options.engine, stop).await;
+    let progress = options
+        .progress
+        .then(|| progress::Progress::new(jobs.len()));
+    let observer: &dyn engine::RunObserver = match &progress {
+        Some(p) => p,
+        None => &NoProgress,
+    };
+    let outcome = engine::run_observed(
+        Arc::clone(&services.executor),
+        jobs,
+        &options.engine,
+        stop,
+        observer,
+    )
+    .await;
+    if let Some(p) = &progress {
+        p.finish();
+    }
     if let Some(reason) = &outcome.stopped {
         say(
             err,
@@ -177,18 +199,32 @@ pub async fn check(
         )?;
     }
     let doc = report::build(&loaded, &outcome, started, &*services.redactor);
-    let text = match options.format {
-        Format::Json => report::to_json(&doc),
-        Format::Table => report::to_table(&doc, options.color && options.output.is_none()),
-    };
+    // Every file is attempted even when one cannot be written: a partial run's reports matter
+    // most.
+    let mut unwritten = false;
+    for target in &options.reports {
+        let text = report::render(&doc, target.format, false);
+        if let Err(e) = crate::grants::write_atomically(&target.path, text.as_bytes()) {
+            say(
+                err,
+                format!("error: cannot write {}: {e}", target.path.display()),
+            )?;
+            unwritten = true;
+        }
+    }
+    let color = options.color && options.output.is_none();
+    let text = report::render(&doc, options.format, color);
     match &options.output {
         Some(path) => {
             if let Err(e) = crate::grants::write_atomically(path, text.as_bytes()) {
                 say(err, format!("error: cannot write {}: {e}", path.display()))?;
-                return Ok(EXIT_USAGE);
+                unwritten = true;
             }
         }
         None => out.write_all(text.as_bytes())?,
+    }
+    if unwritten {
+        return Ok(EXIT_USAGE);
     }
     for p in &plugins {
         let _ = services.executor.close(&p.name).await;
@@ -201,6 +237,11 @@ pub async fn check(
     });
     Ok(if failed { EXIT_FAIL } else { EXIT_PASS })
 }
+
+/// The observer when no progress is drawn.
+struct NoProgress;
+
+impl engine::RunObserver for NoProgress {}
 
 /// Whether observation `o` of a control will run.
 fn runs(selection: &[Option<String>], control_index: usize) -> bool {

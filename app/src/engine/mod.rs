@@ -157,6 +157,24 @@ pub struct RunOutcome {
     pub duration: Duration,
 }
 
+/// Told as controls start and finish, e.g. to draw progress. The scheduler calls it from one
+/// task, one call at a time, so an observer needs no ordering of its own; it must return quickly.
+pub trait RunObserver: Send + Sync {
+    /// Control `index` (in job order) starts its first attempt.
+    fn started(&self, index: usize, id: &str) {
+        let _ = (index, id);
+    }
+    /// Control `index` is done, run or skipped. Controls the run's end cuts short are not told.
+    fn finished(&self, index: usize, id: &str, outcome: &ControlOutcome) {
+        let _ = (index, id, outcome);
+    }
+}
+
+/// The observer of a run nobody watches.
+struct Unobserved;
+
+impl RunObserver for Unobserved {}
+
 /// Runs `jobs` until all are done, the run's timeout passes or `stop` completes (with the reason
 /// to report). Unfinished controls are reported as errors with that reason.
 pub async fn run(
@@ -164,6 +182,17 @@ pub async fn run(
     jobs: Vec<ControlJob>,
     options: &EngineOptions,
     stop: impl Future<Output = String>,
+) -> RunOutcome {
+    run_observed(executor, jobs, options, stop, &Unobserved).await
+}
+
+/// [`run`], telling `observer` as each control starts and finishes.
+pub async fn run_observed(
+    executor: Arc<dyn PluginExecutor>,
+    jobs: Vec<ControlJob>,
+    options: &EngineOptions,
+    stop: impl Future<Output = String>,
+    observer: &dyn RunObserver,
 ) -> RunOutcome {
     let started = Instant::now();
     let run_deadline = options.timeout.map(|timeout| {
@@ -182,6 +211,7 @@ pub async fn run(
             &mut results,
             options,
             run_deadline.clone(),
+            observer,
         );
         let timeout = async {
             match &run_deadline {
@@ -192,7 +222,10 @@ pub async fn run(
                 None => std::future::pending().await,
             }
         };
+        // Work first: when the work and the run's timer are both ready (a plugin that blocked its
+        // thread past the deadline), the finished controls' results are kept.
         tokio::select! {
+            biased;
             () = work => None,
             reason = stop => Some(reason),
             reason = timeout => Some(reason),
@@ -256,6 +289,7 @@ async fn schedule(
     results: &mut [Option<ControlOutcome>],
     options: &EngineOptions,
     run_deadline: Option<Arc<RunDeadline>>,
+    observer: &dyn RunObserver,
 ) {
     let index: HashMap<&str, usize> = jobs
         .iter()
@@ -282,10 +316,13 @@ async fn schedule(
             && let Some(i) = ready.pop_front()
         {
             if let Some(reason) = skip_reason(&jobs[i], &index, results) {
-                results[i] = Some(ControlOutcome::skipped(reason));
+                let outcome = ControlOutcome::skipped(reason);
+                observer.finished(i, &jobs[i].id, &outcome);
+                results[i] = Some(outcome);
                 release(i, &dependents, &mut waiting, &mut ready);
                 continue;
             }
+            observer.started(i, &jobs[i].id);
             let (executor, jobs) = (Arc::clone(&executor), Arc::clone(&jobs));
             let run_deadline = run_deadline.clone();
             let handle = running.spawn(async move {
@@ -309,16 +346,19 @@ async fn schedule(
                 ControlOutcome::unfinished("the control's task failed unexpectedly"),
             ),
         };
+        observer.finished(i, &jobs[i].id, &outcome);
         results[i] = Some(outcome);
         release(i, &dependents, &mut waiting, &mut ready);
     }
     // Controls left in a cycle (the loader refuses cycles, but jobs may come from elsewhere).
     for (i, slot) in results.iter_mut().enumerate() {
         if slot.is_none() && waiting[i] > 0 {
-            *slot = Some(ControlOutcome::skipped(format!(
+            let outcome = ControlOutcome::skipped(format!(
                 "dependency cycle through control '{}'",
                 jobs[i].id
-            )));
+            ));
+            observer.finished(i, &jobs[i].id, &outcome);
+            *slot = Some(outcome);
         }
     }
 }

@@ -464,3 +464,55 @@ async fn parallelism_is_bounded() {
         "at most 3 at once, and more than 1: {most}"
     );
 }
+
+/// Records what the engine tells an observer.
+#[derive(Default)]
+struct Events(Mutex<Vec<String>>);
+
+impl RunObserver for Events {
+    fn started(&self, index: usize, id: &str) {
+        self.0.lock().unwrap().push(format!("start {index} {id}"));
+    }
+    fn finished(&self, index: usize, id: &str, outcome: &ControlOutcome) {
+        let status = control_status_str(outcome.status);
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("end {index} {id} {status}"));
+    }
+}
+
+#[tokio::test]
+async fn the_observer_is_told_each_start_and_end_in_order() {
+    let mut mock = MockPluginExecutor::new();
+    answering(&mut mock);
+    let jobs = vec![
+        control("b", &["a"], json!({})),
+        control("a", &[], json!({"result": "fail"})),
+        control("c", &[], json!({})),
+    ];
+    let events = Events::default();
+    let outcome = run_observed(
+        Arc::new(Slow(mock)),
+        jobs,
+        &EngineOptions {
+            parallelism: 1,
+            ..options()
+        },
+        std::future::pending(),
+        &events,
+    )
+    .await;
+    assert_eq!(statuses(&outcome), ["skipped", "fail", "pass"]);
+    // One at a time: each control starts, then ends; the skipped one ends without starting.
+    assert_eq!(
+        *events.0.lock().unwrap(),
+        [
+            "start 1 a",
+            "end 1 a fail",
+            "start 2 c",
+            "end 2 c pass",
+            "end 0 b skipped"
+        ]
+    );
+}

@@ -1,15 +1,32 @@
-//! Reports: the outcome of a run, as a table for people and as versioned JSON for tools.
+//! Reports: the outcome of a run, for people (table, HTML) and for tools (JSON, YAML, JUnit,
+//! SARIF).
 //!
 //! The report is built once as a JSON document, passed whole through the redactor (so the echoed
 //! configs, the evidence, the messages and the expectation texts are all redacted the same way),
-//! and then printed as JSON or rendered as a table from that redacted document.
+//! and then every format is rendered from that redacted document: no renderer sees the run itself,
+//! so none can leak what the redactor hid.
 
-use std::fmt::Write as _;
+mod html;
+mod json;
+mod junit;
+mod sarif;
+mod table;
+mod yaml;
+
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use reglet_domain::Timestamp;
 use reglet_ports::Redactor;
 use serde_json::{Value, json};
+
+pub use html::to_html;
+pub use json::to_json;
+pub use junit::to_junit;
+pub use sarif::to_sarif;
+pub use table::to_table;
+pub use yaml::to_yaml;
 
 use crate::engine::{self, RunOutcome, evidence_view};
 use crate::profile::LoadedProfile;
@@ -25,6 +42,78 @@ pub enum Format {
     Table,
     /// Versioned JSON for tools.
     Json,
+    /// The JSON document as YAML.
+    Yaml,
+    /// JUnit XML for CI test views (GitLab, Jenkins).
+    Junit,
+    /// SARIF 2.1.0 for code scanning (GitHub).
+    Sarif,
+    /// One self-contained HTML page.
+    Html,
+}
+
+impl Format {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Yaml => "yaml",
+            Format::Junit => "junit",
+            Format::Sarif => "sarif",
+            Format::Html => "html",
+        }
+    }
+}
+
+/// Renders the redacted report document in `format`; `color` only affects the table.
+pub fn render(doc: &Value, format: Format, color: bool) -> String {
+    match format {
+        Format::Table => to_table(doc, color),
+        Format::Json => to_json(doc),
+        Format::Yaml => to_yaml(doc),
+        Format::Junit => to_junit(doc),
+        Format::Sarif => to_sarif(doc),
+        Format::Html => to_html(doc),
+    }
+}
+
+/// One `--report FORMAT=PATH`: an extra report written to a file next to the main one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTarget {
+    /// The format.
+    pub format: Format,
+    /// Where it is written (atomically).
+    pub path: PathBuf,
+}
+
+impl FromStr for ReportTarget {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let names = || {
+            <Format as clap::ValueEnum>::value_variants()
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let Some((format, path)) = text.split_once('=') else {
+            return Err(format!(
+                "`{text}` is not FORMAT=PATH (e.g. sarif=reglet.sarif); formats: {}",
+                names()
+            ));
+        };
+        let format = <Format as clap::ValueEnum>::from_str(format.trim(), true)
+            .map_err(|_| format!("`{text}`: unknown format `{format}`; formats: {}", names()))?;
+        if path.is_empty() {
+            return Err(format!("`{text}`: the path after `=` is empty"));
+        }
+        Ok(ReportTarget {
+            format,
+            path: PathBuf::from(path),
+        })
+    }
 }
 
 fn ms(d: Duration) -> u64 {
@@ -80,6 +169,10 @@ pub fn build(
                 "skip_reason": result.skip_reason,
                 "attempts": result.attempts,
                 "duration_ms": ms(result.duration),
+                "location": {
+                    "file": control.location.file.display().to_string(),
+                    "line": control.location.line,
+                },
                 "observations": observations,
             })
         })
@@ -129,90 +222,6 @@ fn status_index(status: &str) -> usize {
     }
 }
 
-/// The report as indented JSON, with a final newline.
-pub fn to_json(doc: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(doc).expect("JSON values serialise");
-    text.push('\n');
-    text
-}
-
-/// The report as a table; `color` adds ANSI colours to the statuses.
-pub fn to_table(doc: &Value, color: bool) -> String {
-    let paint = |status: &str| -> String {
-        let code = match status {
-            "pass" => "32",
-            "fail" => "31",
-            "error" => "35",
-            _ => "33",
-        };
-        if color {
-            format!("\x1b[{code}m{status:<7}\x1b[0m")
-        } else {
-            format!("{status:<7}")
-        }
-    };
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Profile {} {} ({})",
-        text(&doc["profile"]["name"]),
-        text(&doc["profile"]["version"]),
-        text(&doc["profile"]["path"])
-    );
-    let controls = doc["controls"].as_array().cloned().unwrap_or_default();
-    let width = controls
-        .iter()
-        .map(|c| text(&c["id"]).chars().count())
-        .max()
-        .unwrap_or(2)
-        .max(2);
-    let _ = writeln!(
-        out,
-        "{:<7}  {:<width$}  {:<8}  MESSAGE",
-        "STATUS", "ID", "SEVERITY"
-    );
-    for c in &controls {
-        let status = text(&c["status"]);
-        let _ = writeln!(
-            out,
-            "{}  {:<width$}  {:<8}  {}",
-            paint(&status),
-            text(&c["id"]),
-            c["severity"].as_str().unwrap_or("-"),
-            text(&c["message"]),
-        );
-        if status == "fail" || status == "error" {
-            for o in c["observations"].as_array().into_iter().flatten() {
-                if let Some(e) = o["error"].as_str() {
-                    let _ = writeln!(out, "         {}: {e}", text(&o["plugin"]));
-                }
-                for x in o["expectations"].as_array().into_iter().flatten() {
-                    if let Some(m) = x["message"].as_str() {
-                        let _ = writeln!(out, "         {}: {m}", text(&o["plugin"]));
-                    }
-                }
-            }
-        }
-    }
-    let s = &doc["summary"];
-    let n = |k: &str| s[k].as_u64().unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "\n{} controls: {} passed, {} failed, {} errors, {} skipped in {} ms",
-        n("total_controls"),
-        n("passed_controls"),
-        n("failed_controls"),
-        n("error_controls"),
-        n("skipped_controls"),
-        doc["duration_ms"].as_u64().unwrap_or(0),
-    );
-    if let Some(reason) = doc["stopped_reason"].as_str() {
-        let _ = writeln!(out, "PARTIAL: the run ended early: {reason}");
-    }
-    out
-}
-
 /// A duration as people write it in profiles: `2m`, `30s`, `1.5s`, `250ms`.
 pub fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();
@@ -228,6 +237,45 @@ pub fn human_duration(d: Duration) -> String {
     } else {
         format!("{:.1}s", d.as_secs_f64())
     }
+}
+
+/// A string field of the document, or "" when absent.
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// The document's controls; none when the report could not be redacted.
+fn controls(doc: &Value) -> &[Value] {
+    doc["controls"].as_array().map_or(&[], Vec::as_slice)
+}
+
+/// When the run started and ended, from `started_at` and `duration_ms`.
+fn run_times(
+    doc: &Value,
+) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+    let start = chrono::DateTime::from_timestamp(doc["started_at"].as_i64()?, 0)?;
+    let millis = i64::try_from(doc["duration_ms"].as_u64().unwrap_or(0)).ok()?;
+    Some((start, start + chrono::TimeDelta::milliseconds(millis)))
+}
+
+/// Why a control did not pass, one line per reason: each observation's error and each failed
+/// expectation's message, prefixed with the plugin.
+fn reasons(control: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in control["observations"].as_array().into_iter().flatten() {
+        let plugin = text(&o["plugin"]);
+        if let Some(e) = o["error"].as_str() {
+            out.push(format!("{plugin}: {e}"));
+        }
+        for x in o["expectations"].as_array().into_iter().flatten() {
+            if let Some(m) = x["message"].as_str()
+                && o["error"].as_str() != Some(m)
+            {
+                out.push(format!("{plugin}: {m}"));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -246,5 +294,29 @@ mod tests {
         for (ms, want) in cases {
             assert_eq!(human_duration(Duration::from_millis(ms)), want);
         }
+    }
+
+    #[test]
+    fn report_targets_parse_and_name_what_is_wrong() {
+        let target: ReportTarget = "SARIF=out/a=b.sarif".parse().unwrap();
+        assert_eq!(target.format, Format::Sarif);
+        assert_eq!(target.path, PathBuf::from("out/a=b.sarif"));
+        let err = "pdf=x.pdf".parse::<ReportTarget>().unwrap_err();
+        assert!(
+            err.contains("`pdf=x.pdf`") && err.contains("junit, sarif, html"),
+            "{err}"
+        );
+        assert!(
+            "junit"
+                .parse::<ReportTarget>()
+                .unwrap_err()
+                .contains("FORMAT=PATH")
+        );
+        assert!(
+            "html="
+                .parse::<ReportTarget>()
+                .unwrap_err()
+                .contains("empty")
+        );
     }
 }
