@@ -30,6 +30,12 @@ impl PluginExecutor for Slow {
     async fn describe(&self, name: &PluginName) -> Result<PluginInfo, PluginError> {
         self.0.describe(name).await
     }
+    async fn abi_generation(
+        &self,
+        name: &PluginName,
+    ) -> Result<reglet_domain::AbiGeneration, PluginError> {
+        self.0.abi_generation(name).await
+    }
     async fn set_grants(&self, name: &PluginName, grants: GrantSet) -> Result<(), PluginError> {
         self.0.set_grants(name, grants).await
     }
@@ -414,6 +420,12 @@ async fn parallelism_is_bounded() {
         }
         async fn describe(&self, n: &PluginName) -> Result<PluginInfo, PluginError> {
             self.inner.describe(n).await
+        }
+        async fn abi_generation(
+            &self,
+            n: &PluginName,
+        ) -> Result<reglet_domain::AbiGeneration, PluginError> {
+            self.inner.abi_generation(n).await
         }
         async fn set_grants(&self, n: &PluginName, g: GrantSet) -> Result<(), PluginError> {
             self.inner.set_grants(n, g).await
