@@ -17,12 +17,15 @@ fn help_lists_the_commands() {
 }
 
 #[test]
-fn version_prints_the_package_version() {
+fn version_starts_with_the_package_version() {
     reglet()
         .arg("version")
         .assert()
         .success()
-        .stdout(format!("reglet {}\n", env!("CARGO_PKG_VERSION")));
+        .stdout(predicate::str::starts_with(format!(
+            "reglet {}\n",
+            env!("CARGO_PKG_VERSION")
+        )));
 }
 
 #[test]
@@ -90,15 +93,13 @@ fn examples() -> std::path::PathBuf {
 }
 
 #[test]
-fn validate_accepts_the_examples() {
+fn validate_accepts_the_runnable_examples() {
     reglet()
         .arg("validate")
-        .arg(examples().join("web-server.yaml"))
+        .arg(examples().join("linux-baseline.yaml"))
         .assert()
         .success()
-        .stdout(predicate::str::contains(
-            "profile web-server 2.1.0 is valid: 9 controls, 9 observations",
-        ));
+        .stdout(predicate::str::contains("profile linux-baseline"));
     reglet()
         .arg("validate")
         .arg(examples().join("api-token.yaml"))
@@ -106,6 +107,19 @@ fn validate_accepts_the_examples() {
         .success()
         .stdout(predicate::str::contains(
             "secrets used (resolved at run time): api_token",
+        ));
+}
+
+#[test]
+fn validate_refuses_an_example_whose_builtins_are_not_embedded_yet() {
+    // web-server.yaml uses http, tcp and dns, which `check` cannot load in this build either.
+    reglet()
+        .arg("validate")
+        .arg(examples().join("web-server.yaml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "built-in plugin http is not embedded in this build",
         ));
 }
 
