@@ -292,7 +292,9 @@ async fn the_run_timeout_keeps_partial_results() {
     );
 }
 
-#[tokio::test]
+// Two workers, as in the binary: on one thread the blocked plugin would starve `quick`, and
+// whether `quick` then counted as finished hung on `select!`'s random branch order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_cut_by_the_run_timeout_makes_the_run_partial_even_when_it_answers_first() {
     let mut mock = MockPluginExecutor::new();
     answering(&mut mock);
