@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::OutputFormat;
+
 /// Check systems against profiles of controls, each observed by a sandboxed wasm plugin.
 #[derive(Debug, Parser)]
 #[command(name = "reglet", version, about, long_about = None)]
@@ -97,7 +99,8 @@ pub struct CheckArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print version information.
+    /// Print the version, the wasmtime release plugins run on and the embedded built-in plugins
+    /// with their sha256.
     Version,
     /// Explain capabilities: normalise them, show their risk, and report malformed ones.
     ///
@@ -111,15 +114,70 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check a profile without running it: YAML, keys, extends, vars, plugins, dependencies and
-    /// every expectation. Prints every error with its file and line; exit code 2 if any.
+    /// Check a profile without running it: YAML, keys, extends, vars, plugins (loaded, configs
+    /// checked against their schemas), dependencies and every expectation; lists the grants each
+    /// plugin needs with their risk. Exit code 0 when it could run, 2 when not.
     Validate {
         /// The profile.
         #[arg(value_name = "PROFILE")]
         profile: PathBuf,
+        /// `text` (diagnostics on stderr, a summary on stdout) or `json` (one document on stdout).
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Show what `check` would do without running anything: the profile resolved after extends
+    /// and vars (secrets shown as <secret:name>, never read), the execution levels of the
+    /// dependency graph, and the grants each plugin would be given with their risk.
+    Plan {
+        /// The profile.
+        #[arg(value_name = "PROFILE")]
+        profile: PathBuf,
+        /// `text` or `json`.
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Inspect plugins: built-in ones and local modules.
+    Plugins {
+        /// What to do.
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+    /// Print a shell completion script, e.g. `reglet completions bash > /etc/bash_completion.d/reglet`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
     /// Run a profile: every control's observations through its sandboxed plugin, judged by its
     /// expectations. Exit code 0 when every control passed or was skipped, 1 when any failed or
     /// could not be judged, 2 when the run could not be done.
     Check(Box<CheckArgs>),
+}
+
+/// `reglet plugins` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List the embedded built-in plugins and local modules: name, version, ABI generation,
+    /// declared capabilities, config fields and sha256.
+    List {
+        /// Also list the plugins this profile declares by path.
+        #[arg(long, value_name = "PROFILE")]
+        profile: Option<PathBuf>,
+        /// Also list these modules (.wasm or .wat).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// `text` or `json`.
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// Show one plugin in full: description, capabilities with their risk, config schema fields
+    /// with types, whether required and descriptions, and sha256.
+    Info {
+        /// An embedded built-in's name (e.g. `file`) or the path of a .wasm or .wat module.
+        #[arg(value_name = "NAME|PATH")]
+        plugin: String,
+        /// `text` or `json`.
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
 }

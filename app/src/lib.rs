@@ -12,6 +12,7 @@ pub mod commands;
 pub mod engine;
 pub mod expect;
 pub mod grants;
+pub mod preflight;
 pub mod profile;
 pub mod report;
 pub mod secrets;

@@ -2,25 +2,54 @@
 
 mod compose;
 
+use std::future::Future;
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use reglet::check::{self, CheckOptions, Filters, TerminalPrompter};
-use reglet::cli::{CheckArgs, Cli, Command, SecurityArg};
+use reglet::cli::{CheckArgs, Cli, Command, PluginsCommand, SecurityArg};
 use reglet::commands::{self, EXIT_USAGE};
 use reglet::engine::EngineOptions;
 use reglet::system_config::{SecurityLevel, SystemConfig};
+use reglet_ports::PluginExecutor;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
     let result = match cli.command {
-        Command::Version => commands::version(&mut out),
+        Command::Version => commands::version(reglet_runtime::WASMTIME_VERSION, &mut out),
         Command::Capabilities { capabilities, json } => {
             commands::capabilities(&capabilities, json, &mut out, &mut err)
         }
-        Command::Validate { profile } => commands::validate(&profile, &mut out, &mut err),
+        Command::Validate { profile, format } => with_plugins(move |executor| async move {
+            commands::validate(&profile, format, &*executor, &mut out, &mut err).await
+        }),
+        Command::Plan { profile, format } => with_plugins(move |executor| async move {
+            commands::plan(&profile, format, &*executor, &mut out, &mut err).await
+        }),
+        Command::Plugins { command } => match command {
+            PluginsCommand::List {
+                profile,
+                paths,
+                format,
+            } => with_plugins(move |executor| async move {
+                commands::plugins_list(
+                    profile.as_deref(),
+                    &paths,
+                    format,
+                    &*executor,
+                    &mut out,
+                    &mut err,
+                )
+                .await
+            }),
+            PluginsCommand::Info { plugin, format } => with_plugins(move |executor| async move {
+                commands::plugins_info(&plugin, format, &*executor, &mut out, &mut err).await
+            }),
+        },
+        Command::Completions { shell } => commands::completions(shell, &mut out),
         Command::Check(args) => {
             drop((out, err));
             run_check(&args, &cli.log_level)
@@ -39,6 +68,31 @@ fn main() -> ExitCode {
 fn usage(message: impl std::fmt::Display) -> io::Result<u8> {
     eprintln!("error: {message}");
     Ok(EXIT_USAGE)
+}
+
+/// Runs a command that loads plugins but runs no control. It reads no system config (so no
+/// secret can be read) and uses the default runtime settings: loading and describing a plugin
+/// does not depend on them.
+fn with_plugins<F, Fut>(command: F) -> io::Result<u8>
+where
+    F: FnOnce(Arc<dyn PluginExecutor>) -> Fut,
+    Fut: Future<Output = io::Result<u8>>,
+{
+    let system = SystemConfig::default();
+    let redactor = match compose::redactor(&system) {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let services = match compose::services(&system, redactor) {
+            Ok(s) => s,
+            Err(e) => return usage(e),
+        };
+        command(services.executor).await
+    })
 }
 
 fn run_check(args: &CheckArgs, log_level: &str) -> io::Result<u8> {

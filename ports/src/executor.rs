@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use reglet_domain::{
-    Config, ConfigSchema, Evidence, GrantSet, PluginError, PluginInfo, PluginName,
+    AbiGeneration, Config, ConfigSchema, Evidence, GrantSet, PluginError, PluginInfo, PluginName,
 };
 
 /// Loads plugins and runs observations in them. The wasmtime runtime is one implementation; a mock
@@ -24,6 +24,10 @@ pub trait PluginExecutor: SchemaProvider + Send + Sync {
 
     /// The plugin's identity and declared capabilities.
     async fn describe(&self, name: &PluginName) -> Result<PluginInfo, PluginError>;
+
+    /// Which Reglet ABI generation the loaded plugin speaks, read from its exports: a plugin's
+    /// own description does not say, and `reglet plugins` shows it.
+    async fn abi_generation(&self, name: &PluginName) -> Result<AbiGeneration, PluginError>;
 
     /// Replaces what the plugin `name` may touch, for every observation that starts from now on
     /// (running ones keep the grants they started with).
@@ -67,6 +71,7 @@ mockall::mock! {
     impl PluginExecutor for PluginExecutor {
         async fn load_plugin(&self, name: &PluginName, wasm: &[u8]) -> Result<(), PluginError>;
         async fn describe(&self, name: &PluginName) -> Result<PluginInfo, PluginError>;
+        async fn abi_generation(&self, name: &PluginName) -> Result<AbiGeneration, PluginError>;
         async fn set_grants(&self, name: &PluginName, grants: GrantSet) -> Result<(), PluginError>;
         async fn observe(
             &self,

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use reglet_domain::{
-    Config, ConfigSchema, Evidence, GrantSet, PluginError, PluginInfo, PluginName,
+    AbiGeneration, Config, ConfigSchema, Evidence, GrantSet, PluginError, PluginInfo, PluginName,
 };
 use reglet_ports::{PluginExecutor, SchemaProvider};
 
@@ -18,6 +18,10 @@ impl PluginExecutor for Runtime {
 
     async fn describe(&self, name: &PluginName) -> Result<PluginInfo, PluginError> {
         self.plugin(name)?.describe().await
+    }
+
+    async fn abi_generation(&self, name: &PluginName) -> Result<AbiGeneration, PluginError> {
+        Ok(self.plugin(name)?.generation())
     }
 
     async fn set_grants(&self, name: &PluginName, grants: GrantSet) -> Result<(), PluginError> {

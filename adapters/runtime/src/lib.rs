@@ -42,6 +42,10 @@ pub use options::{
 pub use plugin::Plugin;
 pub use services::{HostLimits, HostServices, HostServicesBuilder};
 
+/// The wasmtime release this runtime is built on, for `reglet version` and bug reports; wasmtime
+/// exports no version of its own. A test holds it to the one in `Cargo.lock`.
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
 use cache::Digest256;
 use context::{ContextBase, PluginContext};
 use state::HostState;
@@ -322,6 +326,19 @@ impl Runtime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wasmtime_version_is_the_locked_one() {
+        let lock = include_str!("../../../Cargo.lock");
+        let entry = lock
+            .split("[[package]]")
+            .find(|p| p.contains("\nname = \"wasmtime\"\n"))
+            .expect("wasmtime is in Cargo.lock");
+        assert!(
+            entry.contains(&format!("\nversion = \"{WASMTIME_VERSION}\"\n")),
+            "Cargo.lock has {entry}"
+        );
+    }
 
     fn test_redactor() -> Arc<dyn Redactor> {
         Arc::new(

@@ -1,5 +1,5 @@
-//! Settling grants before a run: work out what each plugin needs, subtract what is saved, and
-//! ask for (or refuse) the rest.
+//! Settling grants before a run: from what each plugin needs (worked out by
+//! [`crate::preflight::vet`]), subtract what is saved, and ask for (or refuse) the rest.
 //!
 //! As in Reglet: `--trust-plugins` grants everything asked; without a TTY nothing is asked and
 //! the run stops (here with the exact lines to add to `grants.yaml`); on a TTY, `strict` denies
@@ -12,9 +12,8 @@ use std::path::Path;
 use reglet_domain::{GrantSet, RiskLevel};
 use reglet_ports::PluginExecutor;
 
-use super::LoadedPlugin;
-use crate::grants::{self, GrantEntry, GrantStore};
-use crate::profile::LoadedProfile;
+use crate::grants::{GrantEntry, GrantStore};
+use crate::preflight::{LoadedPlugin, PluginNeeds};
 use crate::system_config::SecurityLevel;
 
 /// How grants may be given in this run.
@@ -81,15 +80,11 @@ impl Prompter for TerminalPrompter {
 ///
 /// # Errors
 /// Writing through `say` or prompting failed.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn settle(
-    loaded: &LoadedProfile,
-    selection: &[Option<String>],
-    plugins: &[LoadedPlugin],
+    needs: &[PluginNeeds],
     executor: &dyn PluginExecutor,
     choice: &SecurityChoice,
     grants_file: Option<&Path>,
-    secrets: &crate::secrets::Secrets,
     prompter: &mut dyn Prompter,
     say: &mut dyn FnMut(String) -> io::Result<()>,
 ) -> io::Result<bool> {
@@ -100,34 +95,13 @@ pub(super) async fn settle(
             return Ok(false);
         }
     };
-    let mut needs = Vec::new();
-    for plugin in plugins {
-        let declared = match executor.describe(&plugin.name).await {
-            Ok(info) => info.capabilities,
-            Err(e) => {
-                say(format!(
-                    "error: cannot describe plugin {}: {e}",
-                    plugin.name
-                ))?;
-                return Ok(false);
-            }
-        };
-        let needed = loaded
-            .controls
-            .iter()
-            .zip(selection)
-            .filter(|(_, skip)| skip.is_none())
-            .flat_map(|(c, _)| c.observations.iter())
-            .filter(|o| o.plugin == plugin.name)
-            // What the plugin will be given is what it will see: secrets in place.
-            .map(|o| match o.config.expand(secrets) {
-                Ok(config) => grants::needed(&config, &declared),
-                Err(_) => grants::needed(o.config.value(), &declared),
-            })
-            .fold(GrantSet::new(), |all, g| all.merge(&g));
-        let missing = needed.difference(&store.granted(plugin.name.as_str(), &plugin.sha256));
-        needs.push((plugin, needed, missing));
-    }
+    let needs: Vec<(&LoadedPlugin, &GrantSet, GrantSet)> = needs
+        .iter()
+        .map(|n| {
+            let saved = store.granted(n.plugin.name.as_str(), &n.plugin.sha256);
+            (&n.plugin, &n.needed, n.needed.difference(&saved))
+        })
+        .collect();
     let mut missing_lines = Vec::new();
     let mut save = false;
     for (plugin, _, missing) in &needs {
@@ -192,7 +166,7 @@ pub(super) async fn settle(
         say(format!("warning: the grants were given but not saved: {e}"))?;
     }
     for (plugin, needed, _) in needs {
-        if let Err(e) = executor.set_grants(&plugin.name, needed).await {
+        if let Err(e) = executor.set_grants(&plugin.name, needed.clone()).await {
             say(format!(
                 "error: cannot give plugin {} its grants: {e}",
                 plugin.name

@@ -12,20 +12,21 @@ mod progress;
 
 use std::future::Future;
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reglet_domain::{Config, PluginName};
+use reglet_domain::Config;
 use reglet_ports::{PluginExecutor, Redactor};
-use sha2::{Digest, Sha256};
 
 pub use filter::Filters;
 pub use grants_flow::{Answer, Prompter, SecurityChoice, TerminalPrompter};
+pub use preflight::{LoadedPlugin, read_module};
 
 use crate::commands::EXIT_USAGE;
 use crate::engine::{self, ControlJob, EngineOptions, ObservationJob};
-use crate::profile::{self, LoadedProfile, PluginSource};
+use crate::preflight;
+use crate::profile::{self, LoadedProfile};
 use crate::report::{self, Format, ReportTarget};
 use crate::secrets::SystemSecrets;
 use crate::system_config::SystemConfig;
@@ -68,15 +69,6 @@ pub struct Services {
     pub executor: Arc<dyn PluginExecutor>,
     /// Hides secrets in everything that is shown or written.
     pub redactor: Arc<dyn Redactor>,
-}
-
-/// A plugin ready to run: its name and the sha256 of its wasm.
-#[derive(Debug, Clone)]
-pub struct LoadedPlugin {
-    /// The name.
-    pub name: PluginName,
-    /// Lower-case hex sha256 of the wasm.
-    pub sha256: String,
 }
 
 /// Runs `reglet check`. `services` builds the adapters once the system config is known; `stop`
@@ -132,16 +124,16 @@ pub async fn check(
             return Ok(EXIT_USAGE);
         }
     };
-    let plugins = match load_plugins(&loaded, &selection, &*services.executor).await {
-        Ok(p) => p,
-        Err(e) => {
-            say(err, format!("error: {e}"))?;
-            return Ok(EXIT_USAGE);
-        }
-    };
-    if let Err(errors) = validate_configs(&loaded, &selection, &*services.executor).await {
-        for e in errors {
-            say(err, format!("error: {e}"))?;
+    let vetted = preflight::vet(&loaded, &selection, &*services.executor, &|config| {
+        // What the plugin will be given is what it will see: secrets in place.
+        config
+            .expand(&secrets)
+            .unwrap_or_else(|_| config.value().clone())
+    })
+    .await;
+    if !vetted.problems.is_empty() {
+        for p in &vetted.problems {
+            say(err, format!("error: {p}"))?;
         }
         return Ok(EXIT_USAGE);
     }
@@ -152,13 +144,10 @@ pub async fn check(
         interactive: io::stdin().is_terminal() && io::stderr().is_terminal(),
     };
     let granted = grants_flow::settle(
-        &loaded,
-        &selection,
-        &plugins,
+        &vetted.needs,
         &*services.executor,
         &choice,
         options.grants_file.as_deref(),
-        &secrets,
         prompter,
         &mut |text| say(err, text),
     )
@@ -226,7 +215,7 @@ pub async fn check(
     if unwritten {
         return Ok(EXIT_USAGE);
     }
-    for p in &plugins {
+    for p in &vetted.plugins {
         let _ = services.executor.close(&p.name).await;
     }
     let failed = outcome.controls.iter().any(|c| {
@@ -242,133 +231,6 @@ pub async fn check(
 struct NoProgress;
 
 impl engine::RunObserver for NoProgress {}
-
-/// Whether observation `o` of a control will run.
-fn runs(selection: &[Option<String>], control_index: usize) -> bool {
-    selection[control_index].is_none()
-}
-
-/// Loads every plugin an observation uses: `.wasm` as is, `.wat` compiled first.
-async fn load_plugins(
-    loaded: &LoadedProfile,
-    selection: &[Option<String>],
-    executor: &dyn PluginExecutor,
-) -> Result<Vec<LoadedPlugin>, String> {
-    let mut out: Vec<LoadedPlugin> = Vec::new();
-    for (i, control) in loaded.controls.iter().enumerate() {
-        if !runs(selection, i) {
-            continue;
-        }
-        for o in &control.observations {
-            if out.iter().any(|p| p.name == o.plugin) {
-                continue;
-            }
-            let declaration = loaded
-                .plugin(&o.plugin)
-                .ok_or_else(|| format!("{}: plugin `{}` is not declared", o.location, o.plugin))?;
-            let (wasm, origin) = match &declaration.source {
-                PluginSource::Builtin { .. } => {
-                    let bytes = reglet_builtins::builtin(declaration.name.as_str()).ok_or_else(|| {
-                        format!(
-                            "{}: built-in plugin {} is not embedded in this build (embedded: {}); \
-                             give a path to its module (plugins: [./{}.wasm])",
-                            declaration.location,
-                            declaration.name,
-                            reglet_builtins::names().collect::<Vec<_>>().join(", "),
-                            declaration.name
-                        )
-                    })?;
-                    (bytes.to_vec(), format!("built-in {}", declaration.name))
-                }
-                PluginSource::Path(path) => (read_module(path)?, path.display().to_string()),
-            };
-            let sha256 = hex::encode(Sha256::digest(&wasm));
-            executor
-                .load_plugin(&o.plugin, &wasm)
-                .await
-                .map_err(|e| format!("{origin}: cannot load plugin {}: {e}", o.plugin))?;
-            out.push(LoadedPlugin {
-                name: o.plugin.clone(),
-                sha256,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// The wasm of a plugin file; a `.wat` file is compiled.
-pub fn read_module(path: &Path) -> Result<Vec<u8>, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read plugin {}: {e}", path.display()))?;
-    if path.extension().is_some_and(|e| e == "wat") {
-        wat::parse_bytes(&bytes)
-            .map(|w| w.into_owned())
-            .map_err(|e| format!("{}: not valid WebAssembly text: {e}", path.display()))
-    } else {
-        Ok(bytes)
-    }
-}
-
-/// Checks every running observation's config against its plugin's JSON Schema.
-async fn validate_configs(
-    loaded: &LoadedProfile,
-    selection: &[Option<String>],
-    executor: &dyn PluginExecutor,
-) -> Result<(), Vec<String>> {
-    let mut errors = Vec::new();
-    let mut validators: Vec<(PluginName, Option<jsonschema::Validator>)> = Vec::new();
-    for (i, control) in loaded.controls.iter().enumerate() {
-        if !runs(selection, i) {
-            continue;
-        }
-        for o in &control.observations {
-            if !validators.iter().any(|(n, _)| n == &o.plugin) {
-                let validator = match executor.plugin_schema(&o.plugin).await {
-                    Ok(Some(schema)) => match jsonschema::validator_for(schema.raw()) {
-                        Ok(v) => Some(v),
-                        Err(e) => {
-                            errors.push(format!(
-                                "plugin {}: its config schema is invalid: {e}",
-                                o.plugin
-                            ));
-                            None
-                        }
-                    },
-                    Ok(None) => None,
-                    Err(e) => {
-                        errors.push(format!(
-                            "plugin {}: cannot read its config schema: {e}",
-                            o.plugin
-                        ));
-                        None
-                    }
-                };
-                validators.push((o.plugin.clone(), validator));
-            }
-            let Some((_, Some(validator))) = validators.iter().find(|(n, _)| n == &o.plugin) else {
-                continue;
-            };
-            let instance = serde_json::Value::Object(o.config.value().clone());
-            for e in validator.iter_errors(&instance) {
-                let at = e.instance_path().to_string();
-                let at = if at.is_empty() {
-                    String::new()
-                } else {
-                    format!(" at {at}")
-                };
-                errors.push(format!(
-                    "{}: control `{}`: config for plugin {}{at}: {e}",
-                    o.location, control.id, o.plugin
-                ));
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
-}
 
 fn build_jobs(
     loaded: &LoadedProfile,

@@ -30,6 +30,12 @@ impl PluginExecutor for Slow {
     async fn describe(&self, name: &PluginName) -> Result<PluginInfo, PluginError> {
         self.0.describe(name).await
     }
+    async fn abi_generation(
+        &self,
+        name: &PluginName,
+    ) -> Result<reglet_domain::AbiGeneration, PluginError> {
+        self.0.abi_generation(name).await
+    }
     async fn set_grants(&self, name: &PluginName, grants: GrantSet) -> Result<(), PluginError> {
         self.0.set_grants(name, grants).await
     }
@@ -286,7 +292,9 @@ async fn the_run_timeout_keeps_partial_results() {
     );
 }
 
-#[tokio::test]
+// Two workers, as in the binary: on one thread the blocked plugin would starve `quick`, and
+// whether `quick` then counted as finished hung on `select!`'s random branch order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_cut_by_the_run_timeout_makes_the_run_partial_even_when_it_answers_first() {
     let mut mock = MockPluginExecutor::new();
     answering(&mut mock);
@@ -414,6 +422,12 @@ async fn parallelism_is_bounded() {
         }
         async fn describe(&self, n: &PluginName) -> Result<PluginInfo, PluginError> {
             self.inner.describe(n).await
+        }
+        async fn abi_generation(
+            &self,
+            n: &PluginName,
+        ) -> Result<reglet_domain::AbiGeneration, PluginError> {
+            self.inner.abi_generation(n).await
         }
         async fn set_grants(&self, n: &PluginName, g: GrantSet) -> Result<(), PluginError> {
             self.inner.set_grants(n, g).await

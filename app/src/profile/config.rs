@@ -90,17 +90,33 @@ impl ObservationConfig {
     /// # Errors
     /// A secret that `secrets` does not hold.
     pub fn expand(&self, secrets: &Secrets) -> Result<Map<String, Value>, MissingSecret> {
+        self.fill(|name| {
+            secrets
+                .get(name)
+                .map(str::to_owned)
+                .ok_or_else(|| MissingSecret {
+                    name: name.to_owned(),
+                })
+        })
+    }
+
+    /// The config with each secret shown as `<secret:name>`: what `reglet plan` prints and what
+    /// grants are worked out from when secrets are not to be read.
+    pub fn masked(&self) -> Map<String, Value> {
+        let Ok(map) =
+            self.fill(|name| Ok::<_, std::convert::Infallible>(format!("<secret:{name}>")));
+        map
+    }
+
+    /// The config with each secret replaced by what `secret` gives for its name.
+    fn fill<E>(&self, secret: impl Fn(&str) -> Result<String, E>) -> Result<Map<String, Value>, E> {
         let mut value = Value::Object(self.value.clone());
         for slot in &self.secrets {
             let mut text = String::new();
             for part in &slot.parts {
                 match part {
                     Part::Text(t) => text.push_str(t),
-                    Part::Secret(name) => text.push_str(
-                        secrets
-                            .get(name)
-                            .ok_or_else(|| MissingSecret { name: name.clone() })?,
-                    ),
+                    Part::Secret(name) => text.push_str(&secret(name)?),
                 }
             }
             if let Some(target) = value.pointer_mut(&slot.pointer) {
@@ -159,6 +175,8 @@ mod tests {
         let expanded = config.expand(&secrets).unwrap();
         assert_eq!(expanded["env"][1], "TOKEN=s3cr3t");
         assert_eq!(config.value()["env"][1], "TOKEN={{ secret \"token\" }}");
+        assert_eq!(config.masked()["env"][1], "TOKEN=<secret:token>");
+        assert_eq!(config.masked()["url"], "https://x");
         assert_eq!(
             config.expand(&Secrets::default()),
             Err(MissingSecret {

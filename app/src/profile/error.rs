@@ -333,6 +333,49 @@ impl ProfileError {
     }
 }
 
+impl ProfileError {
+    /// The key the error is about, as the profile spells it, when there is one: what editors
+    /// and `reglet validate --format json` point at besides the line.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ProfileError::UnknownKey { key, .. }
+            | ProfileError::WrongType { key, .. }
+            | ProfileError::MissingKey { key, .. }
+            | ProfileError::InvalidValue { key, .. }
+            | ProfileError::UndefinedVar { key, .. }
+            | ProfileError::VarNotScalar { key, .. }
+            | ProfileError::MalformedTemplate { key, .. }
+            | ProfileError::SecretNotAllowed { key, .. } => Some(key),
+            ProfileError::MissingControlId { .. } | ProfileError::DuplicateControlId { .. } => {
+                Some("id")
+            }
+            ProfileError::UnknownDependency { .. } | ProfileError::DependencyCycle { .. } => {
+                Some("depends_on")
+            }
+            ProfileError::ExtendsCycle { .. } | ProfileError::TooManyFiles { .. } => {
+                Some("extends")
+            }
+            ProfileError::InvalidPlugin { .. }
+            | ProfileError::UnsupportedPluginSource { .. }
+            | ProfileError::UnknownPlugin { .. } => Some("plugins"),
+            ProfileError::UndeclaredPlugin { .. } => Some("plugin"),
+            ProfileError::Expect { .. } => Some("expect"),
+            ProfileError::UnresolvedSecret { .. } => Some("config"),
+            ProfileError::Io { .. } | ProfileError::Yaml { .. } => None,
+        }
+    }
+
+    /// The message without the location in front: every variant's text starts with it.
+    pub fn message(&self) -> String {
+        let text = self.to_string();
+        let prefix = format!("{}: ", self.location());
+        match text.strip_prefix(&prefix) {
+            Some(rest) => rest.to_owned(),
+            None => text,
+        }
+    }
+}
+
 /// Something accepted but worth telling: a key Reglet's documentation shows that nothing reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
@@ -416,6 +459,11 @@ mod tests {
             e.to_string(),
             "p.yaml:3:5: unknown key `expects` in an observation; did you mean `expect`?"
         );
+        assert_eq!(
+            e.message(),
+            "unknown key `expects` in an observation; did you mean `expect`?"
+        );
+        assert_eq!(e.key(), Some("expects"));
         let whole = Location::file(&file);
         assert_eq!(whole.to_string(), "p.yaml");
         let e = ProfileError::SecretNotAllowed {

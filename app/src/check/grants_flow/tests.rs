@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 use reglet_domain::{GrantSet, PluginInfo, PluginName, RiskLevel};
 use reglet_ports::MockPluginExecutor;
 
+use serde_json::json;
+
 use super::{Answer, Prompter, SecurityChoice, settle};
-use crate::check::LoadedPlugin;
-use crate::grants::GrantStore;
-use crate::profile;
-use crate::secrets::SystemSecrets;
-use crate::system_config::{SecretSources, SecurityLevel};
+use crate::grants::{self, GrantStore};
+use crate::preflight::{LoadedPlugin, PluginNeeds};
+use crate::system_config::SecurityLevel;
 
 /// Answers from a script and records what it was asked.
 struct Scripted {
@@ -37,21 +37,31 @@ impl Prompter for Scripted {
     }
 }
 
-const PROFILE: &str = "profile: {name: t, version: 1.0.0}
-plugins: [file, command]
-controls:
-  items:
-    - id: hosts
-      name: hosts
-      observations:
-        - plugin: file
-          config: {path: /etc/hosts}
-    - id: uptime
-      name: uptime
-      observations:
-        - plugin: command
-          config: {command: /usr/bin/uptime}
-";
+/// The two plugins of the tests and the config of their one observation each: the file plugin
+/// reading /etc/hosts, and the command plugin running `command` (a config).
+fn needs(command: serde_json::Value) -> Vec<PluginNeeds> {
+    [
+        ("file", "fs:read:**", json!({"path": "/etc/hosts"})),
+        ("command", "exec:*", command),
+    ]
+    .into_iter()
+    .map(|(name, declared, config)| {
+        let info = info(name, declared);
+        PluginNeeds {
+            needed: grants::needed(config.as_object().unwrap(), &info.capabilities),
+            plugin: LoadedPlugin {
+                name: PluginName::new(name).unwrap(),
+                sha256: format!("{name}-sha"),
+            },
+            info,
+        }
+    })
+    .collect()
+}
+
+fn uptime() -> serde_json::Value {
+    json!({"command": "/usr/bin/uptime"})
+}
 
 struct Outcome {
     went_ahead: bool,
@@ -74,27 +84,18 @@ fn info(name: &str, declared: &str) -> PluginInfo {
 }
 
 async fn run(
-    profile_text: &str,
+    needs: Vec<PluginNeeds>,
     choice: SecurityChoice,
     answers: &[Answer],
     saved: Option<&str>,
 ) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.yaml");
-    std::fs::write(&path, profile_text).unwrap();
-    let loaded = profile::load(&path).unwrap();
     let grants_file = dir.path().join("grants.yaml");
     if let Some(text) = saved {
         std::fs::write(&grants_file, text).unwrap();
     }
     let given = Arc::new(Mutex::new(Vec::new()));
     let mut mock = MockPluginExecutor::new();
-    mock.expect_describe().returning(|name| {
-        Ok(match name.as_str() {
-            "file" => info("file", "fs:read:**"),
-            _ => info("command", "exec:*"),
-        })
-    });
     let record = Arc::clone(&given);
     mock.expect_set_grants().returning(move |name, grants| {
         record
@@ -103,23 +104,13 @@ async fn run(
             .push((name.to_string(), grants.to_strings()));
         Ok(())
     });
-    let plugins = ["file", "command"].map(|n| LoadedPlugin {
-        name: PluginName::new(n).unwrap(),
-        sha256: format!("{n}-sha"),
-    });
-    let secrets = loaded
-        .resolve_secrets(&SystemSecrets::new(&SecretSources::default()))
-        .unwrap();
     let mut prompter = Scripted::new(answers);
     let mut said = Vec::new();
     let went_ahead = settle(
-        &loaded,
-        &[None, None],
-        &plugins,
+        &needs,
         &mock,
         &choice,
         Some(&grants_file),
-        &secrets,
         &mut prompter,
         &mut |text| {
             said.push(text);
@@ -151,7 +142,7 @@ fn on_a_terminal(level: SecurityLevel) -> SecurityChoice {
 #[tokio::test]
 async fn a_person_is_asked_per_plugin_and_always_is_saved_by_digest() {
     let out = run(
-        PROFILE,
+        needs(uptime()),
         on_a_terminal(SecurityLevel::Standard),
         &[Answer::Once, Answer::Always],
         None,
@@ -185,7 +176,7 @@ async fn a_person_is_asked_per_plugin_and_always_is_saved_by_digest() {
 async fn saved_grants_are_not_asked_again_and_a_denial_stops_the_run() {
     let saved = "grants:\n  - plugin: file\n    sha256: file-sha\n    capabilities: [\"fs:read:/etc/hosts\"]\n";
     let out = run(
-        PROFILE,
+        needs(uptime()),
         on_a_terminal(SecurityLevel::Standard),
         &[Answer::Deny],
         Some(saved),
@@ -204,9 +195,8 @@ async fn saved_grants_are_not_asked_again_and_a_denial_stops_the_run() {
 
 #[tokio::test]
 async fn strict_refuses_broad_grants_and_permissive_asks_nothing() {
-    let shell = PROFILE.replace("{command: /usr/bin/uptime}", "{run: uptime}");
     let out = run(
-        &shell,
+        needs(json!({"run": "uptime"})),
         on_a_terminal(SecurityLevel::Strict),
         &[Answer::Once],
         None,
@@ -221,7 +211,13 @@ async fn strict_refuses_broad_grants_and_permissive_asks_nothing() {
         out.said
     );
 
-    let out = run(PROFILE, on_a_terminal(SecurityLevel::Permissive), &[], None).await;
+    let out = run(
+        needs(uptime()),
+        on_a_terminal(SecurityLevel::Permissive),
+        &[],
+        None,
+    )
+    .await;
     assert!(out.went_ahead);
     assert!(out.asked.is_empty());
     assert_eq!(out.given.len(), 2);

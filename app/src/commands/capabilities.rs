@@ -1,22 +1,10 @@
-//! The subcommands' logic, writing to any output so tests can read it.
+//! `reglet capabilities`: explain grants in Reglet's string form and how risky they are.
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use reglet_domain::GrantSet;
 
-use crate::profile;
-
-/// Exit code: success.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: bad input (usage, configuration, profile).
-pub const EXIT_USAGE: u8 = 2;
-
-/// `reglet version`.
-pub fn version(out: &mut dyn Write) -> io::Result<u8> {
-    writeln!(out, "reglet {}", env!("CARGO_PKG_VERSION"))?;
-    Ok(EXIT_OK)
-}
+use super::{EXIT_OK, EXIT_USAGE, write_risk_factors};
 
 /// `reglet capabilities`: parses every capability, printing each problem, then the normalised set
 /// and its risk. Any malformed capability makes the exit code 2.
@@ -50,63 +38,9 @@ pub fn capabilities(
         )?;
     } else {
         writeln!(out, "risk: {}", risk.level)?;
-        for factor in &risk.factors {
-            writeln!(
-                out,
-                "  {:<8} {}  ({})",
-                factor.level, factor.grant, factor.reason
-            )?;
-        }
+        write_risk_factors(out, "  ", &risk)?;
     }
     Ok(EXIT_OK)
-}
-
-/// `reglet validate`: loads the profile as `check` would, without running anything. Prints the
-/// warnings and errors on `err`, a summary on `out`; exit code 2 if the profile has errors.
-///
-/// # Errors
-/// Writing to `out` or `err` failed.
-pub fn validate(path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
-    match profile::load(path) {
-        Ok(p) => {
-            for w in &p.warnings {
-                writeln!(err, "warning: {w}")?;
-            }
-            let observations = p.observations().count();
-            let expectations: usize = p.observations().map(|(_, o)| o.expectations.len()).sum();
-            writeln!(
-                out,
-                "{}: profile {} {} is valid: {} controls, {observations} observations, \
-                 {expectations} expectations",
-                path.display(),
-                p.metadata.name,
-                p.metadata.version,
-                p.controls.len(),
-            )?;
-            let secrets: Vec<&str> = p.secret_names().into_iter().map(|(n, _)| n).collect();
-            if !secrets.is_empty() {
-                writeln!(
-                    out,
-                    "secrets used (resolved at run time): {}",
-                    secrets.join(", ")
-                )?;
-            }
-            Ok(EXIT_OK)
-        }
-        Err(diagnostics) => {
-            for e in diagnostics.errors() {
-                writeln!(err, "error: {e}")?;
-            }
-            writeln!(
-                err,
-                "{}: {} error{}",
-                path.display(),
-                diagnostics.len(),
-                if diagnostics.len() == 1 { "" } else { "s" }
-            )?;
-            Ok(EXIT_USAGE)
-        }
-    }
 }
 
 #[cfg(test)]
