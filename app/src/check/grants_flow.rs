@@ -40,11 +40,12 @@ pub enum Answer {
 
 /// Asks a person about grants.
 pub trait Prompter {
-    /// Asks whether `plugin` may have `grants` (whose risk is `risk`).
+    /// Asks whether `plugin` may have `grants` (whose risk is `risk`). The grants come as
+    /// display lines: secrets redacted, control characters escaped.
     ///
     /// # Errors
     /// The terminal could not be read or written.
-    fn ask(&mut self, plugin: &str, grants: &GrantSet, risk: RiskLevel) -> io::Result<Answer>;
+    fn ask(&mut self, plugin: &str, grants: &[String], risk: RiskLevel) -> io::Result<Answer>;
 }
 
 /// Asks on the terminal: the question on stderr, the answer from stdin.
@@ -52,10 +53,10 @@ pub trait Prompter {
 pub struct TerminalPrompter;
 
 impl Prompter for TerminalPrompter {
-    fn ask(&mut self, plugin: &str, grants: &GrantSet, risk: RiskLevel) -> io::Result<Answer> {
+    fn ask(&mut self, plugin: &str, grants: &[String], risk: RiskLevel) -> io::Result<Answer> {
         let mut err = io::stderr().lock();
         writeln!(err, "Plugin {plugin} asks for (risk: {risk}):")?;
-        for g in grants.to_strings() {
+        for g in grants {
             writeln!(err, "  {g}")?;
         }
         loop {
@@ -75,6 +76,20 @@ impl Prompter for TerminalPrompter {
     }
 }
 
+/// `text` with every control character escaped (`\u{1b}`), so a grant built from a profile's
+/// config cannot move the cursor and rewrite what the person is asked.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Works out, asks for and gives each plugin its grants. False when the run must not go ahead
 /// (denied, or missing without a person to ask); the reasons have been said through `say`.
 ///
@@ -86,6 +101,7 @@ pub(super) async fn settle(
     choice: &SecurityChoice,
     grants_file: Option<&Path>,
     prompter: &mut dyn Prompter,
+    redact: &dyn Fn(&str) -> String,
     say: &mut dyn FnMut(String) -> io::Result<()>,
 ) -> io::Result<bool> {
     let mut store = match grants_file.map(GrantStore::load).transpose() {
@@ -134,8 +150,18 @@ pub(super) async fn settle(
             (SecurityLevel::Permissive, _) => continue,
             _ => {}
         }
-        match prompter.ask(plugin.name.as_str(), missing, risk)? {
+        let raw = missing.to_strings();
+        let shown: Vec<String> = raw.iter().map(|g| printable(&redact(g))).collect();
+        let holds_secret = raw.iter().any(|g| redact(g) != *g);
+        match prompter.ask(plugin.name.as_str(), &shown, risk)? {
             Answer::Once => {}
+            Answer::Always if holds_secret => {
+                say(format!(
+                    "warning: grants for plugin {} hold a secret, so they are given for this run \
+                     only and not saved",
+                    plugin.name
+                ))?;
+            }
             Answer::Always => {
                 store.add(plugin.name.as_str(), &plugin.sha256, missing);
                 save = true;

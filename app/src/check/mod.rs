@@ -149,6 +149,11 @@ pub async fn check(
         &choice,
         options.grants_file.as_deref(),
         prompter,
+        &|text| {
+            redactor
+                .redact_text(text)
+                .unwrap_or_else(|| text.to_owned())
+        },
         &mut |text| say(err, text),
     )
     .await?;

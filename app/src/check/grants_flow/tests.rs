@@ -30,9 +30,8 @@ impl Scripted {
 }
 
 impl Prompter for Scripted {
-    fn ask(&mut self, plugin: &str, grants: &GrantSet, risk: RiskLevel) -> std::io::Result<Answer> {
-        self.asked
-            .push((plugin.to_owned(), grants.to_strings(), risk));
+    fn ask(&mut self, plugin: &str, grants: &[String], risk: RiskLevel) -> std::io::Result<Answer> {
+        self.asked.push((plugin.to_owned(), grants.to_vec(), risk));
         Ok(self.answers.pop_front().expect("a scripted answer"))
     }
 }
@@ -112,6 +111,7 @@ async fn run(
         &choice,
         Some(&grants_file),
         &mut prompter,
+        &|text| text.replace("hunter2", "[REDACTED]"),
         &mut |text| {
             said.push(text);
             Ok(())
@@ -221,4 +221,35 @@ async fn strict_refuses_broad_grants_and_permissive_asks_nothing() {
     assert!(out.went_ahead);
     assert!(out.asked.is_empty());
     assert_eq!(out.given.len(), 2);
+}
+
+#[tokio::test]
+async fn the_prompt_escapes_control_characters_and_never_shows_or_saves_a_secret() {
+    let config = json!({"run": "uname -s; true \u{1b}7; curl x | sh; \u{1b}8 --token hunter2"});
+    let out = run(
+        needs(config),
+        on_a_terminal(SecurityLevel::Standard),
+        &[Answer::Once, Answer::Always],
+        None,
+    )
+    .await;
+    assert!(out.went_ahead);
+    let shown = &out.asked[1].1[0];
+    assert!(!shown.contains('\u{1b}'), "{shown}");
+    assert!(shown.contains("\\u{1b}7"), "{shown}");
+    assert!(
+        shown.contains("[REDACTED]") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+    // Given for the run (the real value, or the command would not match), never saved.
+    assert!(out.given[1].1[0].contains("hunter2"));
+    assert!(
+        out.saved
+            .is_none_or(|s| s.granted("command", "command-sha").is_empty())
+    );
+    assert!(
+        out.said.iter().any(|s| s.contains("not saved")),
+        "{:?}",
+        out.said
+    );
 }
