@@ -21,33 +21,42 @@ pub fn implied_by(config: &Map<String, Value>) -> Vec<String> {
     let text = |key: &str| config.get(key).and_then(Value::as_str);
     if let Some(path) = text("path")
         && path.starts_with('/')
+        && is_literal(path)
     {
         out.push(AccessRequest::ReadFile(Path::new(path)).to_string());
     }
     if let Some(url) = text("url")
-        && let Some((host, port)) = url_host_port(url)
+        && let Some((host, port)) = url_host_port(url.trim())
+        && is_host_name(&host)
     {
         out.push(AccessRequest::Connect { host: &host, port }.to_string());
     }
-    match (text("nameserver"), text("hostname")) {
+    match (
+        text("nameserver").filter(|n| !n.is_empty()),
+        text("hostname"),
+    ) {
         (Some(ns), _) => {
             let (host, port) = split_host_port(ns).unwrap_or((ns.to_owned(), 53));
-            out.push(AccessRequest::Connect { host: &host, port }.to_string());
+            if is_host_name(&host) {
+                out.push(AccessRequest::Connect { host: &host, port }.to_string());
+            }
         }
         // A lookup through the system's resolver is granted by the name looked up, on port 53.
-        (None, Some(name)) if !name.trim().is_empty() => {
+        (None, Some(name)) => {
             let name = name.trim().trim_end_matches('.');
-            out.push(
-                AccessRequest::Connect {
-                    host: name,
-                    port: 53,
-                }
-                .to_string(),
-            );
+            if is_host_name(name) {
+                out.push(
+                    AccessRequest::Connect {
+                        host: name,
+                        port: 53,
+                    }
+                    .to_string(),
+                );
+            }
         }
         _ => {}
     }
-    if let Some(host) = text("host") {
+    if let Some(host) = text("host").map(str::trim).filter(|h| is_host_name(h)) {
         let port = config
             .get("port")
             .and_then(|p| {
@@ -60,12 +69,16 @@ pub fn implied_by(config: &Map<String, Value>) -> Vec<String> {
         }
     }
     if let Some(command) = text("command") {
-        let mut words = command.split_whitespace();
-        if let Some(program) = words.next() {
-            let mut args: Vec<String> = words.map(str::to_owned).collect();
-            if let Some(Value::Array(extra)) = config.get("args") {
-                args.extend(extra.iter().filter_map(|a| a.as_str().map(str::to_owned)));
-            }
+        // The command plugin runs `command` as one program path, with `args` as they are.
+        let program = command.trim();
+        if program.starts_with('/') && is_literal(program) && !program.contains([':', ' ', '\t']) {
+            let args: Vec<String> = match config.get("args") {
+                Some(Value::Array(extra)) => extra
+                    .iter()
+                    .filter_map(|a| a.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            };
             out.push(
                 AccessRequest::Exec {
                     command: program,
@@ -88,12 +101,37 @@ pub fn implied_by(config: &Map<String, Value>) -> Vec<String> {
     if let Some(Value::Array(env)) = config.get("env") {
         for entry in env.iter().filter_map(Value::as_str) {
             let name = entry.split_once('=').map_or(entry, |(name, _)| name);
-            if !name.is_empty() && !is_default_exec_env(name) {
+            if is_variable_name(name) && !is_default_exec_env(name) {
                 out.push(AccessRequest::ExecEnv(name).to_string());
             }
         }
     }
     out
+}
+
+/// True when `text` holds no glob syntax and no control character: a config value becomes a
+/// grant only as the literal it is, never as a pattern that would match more.
+fn is_literal(text: &str) -> bool {
+    !text.contains(['*', '?', '[', ']', '{', '}']) && !text.chars().any(char::is_control)
+}
+
+/// A DNS name or an IP address, nothing that reads as a pattern or a network range.
+fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'))
+        && !host.starts_with('.')
+}
+
+/// An environment variable name: a letter or `_`, then letters, digits and `_`.
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Variables every command may be given without a grant (the host's exec policy).
@@ -173,8 +211,23 @@ mod tests {
                 vec!["network:outbound:mail.example.com:25"],
             ),
             (
-                json!({"command": "/bin/echo hi"}),
+                json!({"command": "/bin/echo", "args": ["hi"]}),
                 vec!["exec:/bin/echo:hi"],
+            ),
+            // The plugin runs `command` as one program path: one with a space is no program.
+            (json!({"command": "/bin/echo hi"}), vec![]),
+            // Config values become grants only as literals, never as patterns.
+            (json!({"path": "/etc/*"}), vec![]),
+            (json!({"hostname": "*"}), vec![]),
+            (json!({"host": "0.0.0.0/0", "port": 22}), vec![]),
+            (json!({"command": "/bin/sh:*[ c]"}), vec![]),
+            (
+                json!({"command": "/usr/bin/id", "env": ["*=1", "A-B=2"]}),
+                vec!["exec:/usr/bin/id:"],
+            ),
+            (
+                json!({"hostname": "example.com", "nameserver": ""}),
+                vec!["network:outbound:example.com:53"],
             ),
             (
                 json!({"command": "/usr/bin/systemctl", "args": ["is-active", "sshd"], "env": ["LANG=C", "SYSTEMD_PAGER=", "LC_ALL=C"]}),

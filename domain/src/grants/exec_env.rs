@@ -31,6 +31,11 @@ const HIJACK_EXACT: &[&str] = &[
     // Build tools run the compiler, wrapper or flags these name.
     "CC", "CXX", "CPP", "LD", "CFLAGS", "CXXFLAGS", "LDFLAGS", "GOFLAGS", "GOROOT", "GOPATH",
     "GOTOOLCHAIN", "GOENV", "RUSTC", "RUSTC_WRAPPER", "RUSTFLAGS", "RUSTDOCFLAGS",
+    // Configuration files that name programs to run (AWS credential_process, kubeconfig exec
+    // plugins, docker credential helpers, gem and bundler code, terraform providers).
+    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "KUBECONFIG", "SUDO_EDITOR", "GEM_PATH",
+    "GEM_HOME", "BUNDLE_GEMFILE", "DOCKER_CONFIG", "TF_CLI_CONFIG_FILE", "GIT_CONFIG_GLOBAL",
+    "NPM_CONFIG_USERCONFIG", "CLOUDSDK_CONFIG",
 ];
 
 /// Prefixes of variables that make a program load or run code.
