@@ -93,19 +93,20 @@ fn content_of(path: &str, cap: u64, evidence: &mut Evidence) -> std::io::Result<
         .read_to_end(&mut bytes)?;
     let truncated = bytes.len() as u64 > cap;
     bytes.truncate(cap as usize);
-    // Reglet's `content_b64` (with `encoding: base64`) keeps existing profiles working; `content`
-    // is the text itself when it is UTF-8, so `data.content contains "..."` reads naturally.
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
-    evidence.set("content_b64", encoded.clone());
-    evidence.set("encoding", "base64");
+    // Text goes in `content`, where redaction's rules can read it. Reglet's `content_b64` (with
+    // `encoding: base64`) is kept for content that is not UTF-8 only: a base64 copy of text would
+    // carry every secret in it past the rules, which match text, not its encodings.
     match String::from_utf8(bytes) {
         Ok(text) => {
             evidence.set("content", text);
             evidence.set("content_encoding", "utf-8");
         }
-        Err(_) => {
-            evidence.set("content", encoded);
+        Err(e) => {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(e.as_bytes());
+            evidence.set("content", encoded.clone());
             evidence.set("content_encoding", "base64");
+            evidence.set("content_b64", encoded);
+            evidence.set("encoding", "base64");
         }
     }
     evidence.set("content_truncated", truncated);

@@ -154,6 +154,14 @@ impl Plugin for Tcp {
         }
         let mut evidence = Evidence::new();
         let negotiated = answer.tls_version.clone();
+        let unverified = (answer.tls_verified == Some(false)).then(|| {
+            let why = answer.tls_error.clone();
+            if why.is_empty() {
+                "the certificate did not verify".to_owned()
+            } else {
+                why
+            }
+        });
         report(answer, &mut evidence);
         if !connected {
             let why = error.map_or_else(|| "connection failed".to_owned(), |e| e.message);
@@ -162,6 +170,10 @@ impl Plugin for Tcp {
                 "could not connect to {}:{port}: {why}",
                 config.host.trim()
             )));
+        }
+        if let Some(why) = unverified {
+            // A certificate that does not verify is never a pass: the other end may be anyone.
+            return Ok(evidence.failed(format!("TLS certificate not trusted: {why}")));
         }
         if let Some(expected) = expected {
             evidence.set("expected_tls_version", expected.clone());

@@ -85,6 +85,24 @@ fn a_tls_connection_reports_certificate_days_and_checks_the_version() {
 }
 
 #[test]
+fn an_unverified_certificate_fails_even_when_the_version_matches() {
+    let mut answer = tls_answer("TLS 1.3", now_unix().0 + 86_400 * 30);
+    answer.tls_verified = Some(false);
+    answer.tls_error = "invalid peer certificate: UnknownIssuer".into();
+    let ev = Tcp
+        .observe(
+            config(Port::Number(443), true, Some("TLS 1.3")),
+            &FakeHost::answering(Ok(answer)),
+        )
+        .unwrap();
+    assert_eq!(ev.get("tls_verified"), Some(&json!(false)));
+    assert_eq!(
+        ev.failure.as_deref(),
+        Some("TLS certificate not trusted: invalid peer certificate: UnknownIssuer")
+    );
+}
+
+#[test]
 fn an_unreachable_port_is_failed_evidence_but_a_refusal_is_an_error() {
     let closed = TcpResponse {
         connected: false,
