@@ -39,6 +39,14 @@ pub fn redactor(system: &SystemConfig) -> Result<Arc<dyn Redactor>, String> {
     Ok(Arc::new(redaction))
 }
 
+/// Sizes the plugin instance pool for a run of `parallelism` controls at once, before the runtime
+/// exists: 64 instances per running control (observations of a control run together), at least
+/// 128, at most the runtime's default 1000. `REGLET_MAX_INSTANCES` overrides it.
+pub fn size_pool_for(parallelism: usize) {
+    let slots = parallelism.saturating_mul(64).clamp(128, 1000);
+    reglet_runtime::size_instance_pool(u32::try_from(slots).unwrap_or(1000));
+}
+
 /// The executor and the redactor for a run.
 pub fn services(system: &SystemConfig, redactor: Arc<dyn Redactor>) -> Result<Services, String> {
     let mut options = RuntimeOptions::new(Arc::clone(&redactor));

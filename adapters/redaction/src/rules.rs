@@ -308,11 +308,38 @@ const STOPWORDS: &[&str] = &[
 
 struct CompiledRule {
     id: String,
-    regex: Regex,
+    regex: RuleRegex,
     group: usize,
     entropy: Option<f64>,
     multiline: bool,
     assignment: bool,
+}
+
+/// A rule's regex. A built-in one is compiled on the first text its keywords appear in: building
+/// all of them took a third of a short `reglet check` process, and most runs need few or none.
+enum RuleRegex {
+    /// Compiled when the rule was configured (custom rules, so a bad one is refused up front).
+    Ready(Regex),
+    /// A built-in pattern (every one compiles: see the tests) and its regex once needed.
+    Lazy(&'static str, OnceLock<Regex>),
+}
+
+impl RuleRegex {
+    fn get(&self, id: &str) -> Option<&Regex> {
+        match self {
+            RuleRegex::Ready(regex) => Some(regex),
+            RuleRegex::Lazy(pattern, cell) => {
+                if let Some(regex) = cell.get() {
+                    return Some(regex);
+                }
+                // Fail closed: were a built-in not to compile, its windows are hidden whole.
+                let regex = compile(id, pattern)
+                    .or_else(|_| compile(id, "(?s).+"))
+                    .ok()?;
+                Some(cell.get_or_init(|| regex))
+            }
+        }
+    }
 }
 
 /// Finds keyword occurrences, case-insensitively.
@@ -451,7 +478,7 @@ impl RuleSet {
                 let index = rules.len();
                 rules.push(CompiledRule {
                     id: rule.id.to_owned(),
-                    regex: compile(rule.id, rule.regex)?,
+                    regex: RuleRegex::Lazy(rule.regex, OnceLock::new()),
                     group: 1,
                     entropy: rule.entropy,
                     multiline: rule.multiline,
@@ -473,7 +500,7 @@ impl RuleSet {
             let group = usize::from(regex.captures_len() > 1);
             rules.push(CompiledRule {
                 id: rule.id.clone(),
-                regex,
+                regex: RuleRegex::Ready(regex),
                 group,
                 entropy: None,
                 multiline: false,
@@ -611,7 +638,10 @@ impl RuleSet {
         mut extents: Option<&mut Vec<Range<usize>>>,
     ) {
         let rule = &self.rules[index];
-        for caps in rule.regex.captures_iter(text) {
+        let Some(regex) = rule.regex.get(&rule.id) else {
+            return;
+        };
+        for caps in regex.captures_iter(text) {
             if let (Some(extents), Some(whole)) = (extents.as_deref_mut(), caps.get(0)) {
                 extents.push(offset + whole.start()..offset + whole.end());
             }

@@ -32,9 +32,22 @@ impl From<wasmtime::Error> for WasmtimeError {
     }
 }
 
+/// Slots asked for by [`size_instance_pool`] before the engine existed.
+static SLOTS: OnceLock<u32> = OnceLock::new();
+
+/// The process engine once created.
+static ENGINE: OnceLock<Result<Engine, WasmtimeError>> = OnceLock::new();
+
+/// Sizes the process's instance pool (the most instances alive at once) before the first runtime
+/// is built; `REGLET_MAX_INSTANCES` still overrides it. A short CLI run needs far fewer slots than
+/// the default 1000, and each slot's fiber stack is set up when the engine starts. Returns false,
+/// changing nothing, when the engine already exists or a size was already chosen.
+pub fn size_instance_pool(slots: u32) -> bool {
+    slots > 0 && ENGINE.get().is_none() && SLOTS.set(slots).is_ok()
+}
+
 /// The process engine, created on first use.
 pub(crate) fn shared_engine() -> Result<&'static Engine, WasmtimeError> {
-    static ENGINE: OnceLock<Result<Engine, WasmtimeError>> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
             let engine = build()?;
@@ -57,6 +70,7 @@ fn build() -> wasmtime::Result<Engine> {
     let slots = std::env::var("REGLET_MAX_INSTANCES")
         .ok()
         .and_then(|v| v.parse().ok())
+        .or_else(|| SLOTS.get().copied())
         .unwrap_or(DEFAULT_INSTANCE_SLOTS);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_core_instances(slots)
@@ -92,4 +106,21 @@ fn start_epoch_clock(engine: Engine) {
             }
         })
         .expect("the epoch thread starts");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_is_sized_only_before_the_engine_exists() {
+        // Unit tests share one process: whichever runs first may already have built the engine,
+        // and the others must keep the default size.
+        let before = ENGINE.get().is_some();
+        let sized = size_instance_pool(DEFAULT_INSTANCE_SLOTS);
+        assert_eq!(sized, !before);
+        assert!(!size_instance_pool(0));
+        shared_engine().unwrap();
+        assert!(!size_instance_pool(32), "too late once the engine exists");
+    }
 }

@@ -35,7 +35,7 @@ use tokio::sync::OnceCell;
 use wasmtime::{Engine, Linker};
 
 pub use cache::CompilationCache;
-pub use engine::WasmtimeError;
+pub use engine::{WasmtimeError, size_instance_pool};
 pub use options::{
     DEFAULT_MAX_RESULT_BYTES, DEFAULT_MEMORY_LIMIT_MIB, DEFAULT_TIMEOUT, RuntimeOptions,
 };

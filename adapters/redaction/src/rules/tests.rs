@@ -292,3 +292,11 @@ mod prefilter {
         }
     }
 }
+
+#[test]
+fn every_builtin_regex_compiles() {
+    // They are compiled lazily, on the first text their keywords appear in; a typo must fail here.
+    for rule in BUILTIN {
+        assert!(compile(rule.id, rule.regex).is_ok(), "{}", rule.id);
+    }
+}
