@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use reglet::check::Services;
+use reglet::engine::EngineOptions;
 use reglet::system_config::SystemConfig;
 use reglet_ports::{PluginExecutor, Redactor};
 use reglet_redaction::{CustomRule, HmacKey, Redaction, RedactionConfig, Replacement};
@@ -39,12 +40,11 @@ pub fn redactor(system: &SystemConfig) -> Result<Arc<dyn Redactor>, String> {
     Ok(Arc::new(redaction))
 }
 
-/// Sizes the plugin instance pool for a run of `parallelism` controls at once, before the runtime
-/// exists: 64 instances per running control (observations of a control run together), at least
-/// 128, at most the runtime's default 1000. `REGLET_MAX_INSTANCES` overrides it.
-pub fn size_pool_for(parallelism: usize) {
-    let slots = parallelism.saturating_mul(64).clamp(128, 1000);
-    reglet_runtime::size_instance_pool(u32::try_from(slots).unwrap_or(1000));
+/// Sizes the plugin instance pool to what a run with `engine` options can hold alive at once
+/// (the engine never has more observations in flight). `REGLET_MAX_INSTANCES` overrides it.
+pub fn size_pool_for(engine: &EngineOptions) {
+    let slots = u32::try_from(engine.observations_in_flight()).unwrap_or(1000);
+    reglet_runtime::size_instance_pool(slots);
 }
 
 /// The executor and the redactor for a run.

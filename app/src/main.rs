@@ -183,7 +183,7 @@ fn run_check(args: &CheckArgs, log_level: &str) -> io::Result<u8> {
         },
         grants_file,
     };
-    compose::size_pool_for(options.engine.parallelism);
+    compose::size_pool_for(&options.engine);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

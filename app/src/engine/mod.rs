@@ -22,6 +22,7 @@ use reglet_domain::{
     PluginName,
 };
 use reglet_ports::PluginExecutor;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::expect::Expectation;
@@ -36,6 +37,16 @@ pub struct EngineOptions {
     pub timeout: Option<Duration>,
     /// The deadline of an observation whose control sets no timeout and when the run has none.
     pub default_observe_timeout: Duration,
+}
+
+impl EngineOptions {
+    /// Most observations in flight at once across the run: 64 per running control, at least
+    /// 128, at most 1000. The engine never exceeds it (a control with more observations runs
+    /// the rest as permits free up), so a plugin runtime whose instance pool has this many slots
+    /// is never exhausted by a run.
+    pub fn observations_in_flight(&self) -> usize {
+        self.parallelism.saturating_mul(64).clamp(128, 1000)
+    }
 }
 
 impl Default for EngineOptions {
@@ -311,6 +322,7 @@ async fn schedule(
     let mut task_index = HashMap::new();
     let parallelism = options.parallelism.max(1);
     let default_timeout = options.default_observe_timeout;
+    let in_flight = Arc::new(Semaphore::new(options.observations_in_flight()));
     loop {
         while running.len() < parallelism
             && let Some(i) = ready.pop_front()
@@ -325,12 +337,14 @@ async fn schedule(
             observer.started(i, &jobs[i].id);
             let (executor, jobs) = (Arc::clone(&executor), Arc::clone(&jobs));
             let run_deadline = run_deadline.clone();
+            let in_flight = Arc::clone(&in_flight);
             let handle = running.spawn(async move {
                 run_control(
                     &*executor,
                     &jobs[i],
                     run_deadline.as_deref(),
                     default_timeout,
+                    &in_flight,
                 )
                 .await
             });
@@ -429,6 +443,7 @@ async fn run_control(
     job: &ControlJob,
     run_deadline: Option<&RunDeadline>,
     default_timeout: Duration,
+    in_flight: &Semaphore,
 ) -> ControlOutcome {
     let started = Instant::now();
     let mut attempts = 0;
@@ -447,7 +462,7 @@ async fn run_control(
         let runs = job
             .observations
             .iter()
-            .map(|o| run_observation(executor, o, deadline, source));
+            .map(|o| run_observation(executor, o, deadline, source, in_flight));
         let (observations, transient): (Vec<_>, Vec<_>) =
             futures::future::join_all(runs).await.into_iter().unzip();
         let status = ControlStatus::aggregate(observations.iter().map(|o| o.status));
@@ -477,9 +492,14 @@ async fn run_observation(
     job: &ObservationJob,
     deadline: Instant,
     source: DeadlineSource<'_>,
+    in_flight: &Semaphore,
 ) -> (ObservationOutcome, bool) {
     let started = Instant::now();
-    let result = executor.observe(&job.plugin, &job.config, deadline).await;
+    let result = {
+        // The semaphore is never closed, so acquiring only waits.
+        let _permit = in_flight.acquire().await;
+        executor.observe(&job.plugin, &job.config, deadline).await
+    };
     let mut outcome = ObservationOutcome {
         plugin: job.plugin.clone(),
         status: ObservationStatus::Error,

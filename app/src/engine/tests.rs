@@ -402,7 +402,7 @@ async fn retries_stop_at_the_limit_and_skip_permanent_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parallelism_is_bounded() {
+async fn parallelism_and_observations_in_flight_are_bounded() {
     let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     struct Counting {
         inner: Slow,
@@ -461,21 +461,57 @@ async fn parallelism_is_bounded() {
         now: Arc::clone(&now),
         most: Arc::clone(&most),
     };
-    let options = EngineOptions {
+    let three_at_a_time = EngineOptions {
         parallelism: 3,
         ..options()
     };
-    let outcome = run(Arc::new(executor), jobs, &options, std::future::pending()).await;
+    let outcome = run(
+        Arc::new(executor),
+        jobs,
+        &three_at_a_time,
+        std::future::pending(),
+    )
+    .await;
     assert!(
         outcome
             .controls
             .iter()
             .all(|c| c.status == ControlStatus::Pass)
     );
-    let most = most.load(Ordering::SeqCst);
+    let most_controls = most.swap(0, Ordering::SeqCst);
     assert!(
-        (2..=3).contains(&most),
-        "at most 3 at once, and more than 1: {most}"
+        (2..=3).contains(&most_controls),
+        "at most 3 at once, and more than 1: {most_controls}"
+    );
+
+    // One control with more observations than the run may have in flight (and so more than the
+    // instance pool the CLI sizes to that figure): they wait for permits instead of failing.
+    let mut mock = MockPluginExecutor::new();
+    answering(&mut mock);
+    let mut wide = control("wide", &[], json!({"sleep_ms": 20}));
+    wide.observations = vec![wide.observations[0].clone(); 300];
+    let one_at_a_time = EngineOptions {
+        parallelism: 1,
+        ..options()
+    };
+    let limit = one_at_a_time.observations_in_flight();
+    let executor = Counting {
+        inner: Slow(mock),
+        now: Arc::clone(&now),
+        most: Arc::clone(&most),
+    };
+    let outcome = run(
+        Arc::new(executor),
+        vec![wide],
+        &one_at_a_time,
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(statuses(&outcome), ["pass"]);
+    let most_observations = most.load(Ordering::SeqCst);
+    assert!(
+        most_observations <= limit && most_observations > limit / 2,
+        "at most {limit} observations at once, and many: {most_observations}"
     );
 }
 
