@@ -7,9 +7,10 @@
 //!    never the host's `PATH`.
 //! 2. The grants must allow the program with these arguments (`exec:<program>` for any,
 //!    `exec:<program>:<pattern>` for matching ones).
-//! 3. A program that runs other programs or code (a shell, interpreter, loader, launcher, or a
-//!    tool such as git, tar or sed; judged by its name and by the name of the file it links to)
-//!    also needs a grant that names it and allows these arguments: a glob is not enough.
+//! 3. A glob over programs reaches only programs on the allowlist of programs that run no other
+//!    program ([`runs_no_other_program`]), judged by the name the plugin used, the resolved path's
+//!    name and the name of the file it links to. Any other program needs a grant that names it
+//!    and allows these arguments.
 //! 4. A working directory must be absolute and readable under an `fs:read` grant.
 //! 5. The environment is an allowlist. `PATH` is [`SEARCH_PATH`]; `LANG`, `LC_*` and `TZ` pass
 //!    with plain values; any other variable needs an `exec:env:` grant, and a variable that makes
@@ -19,7 +20,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use reglet_domain::grants::{EnvPattern, is_code_runner, is_hijack_variable, normalize_path};
+use reglet_domain::grants::{
+    EnvPattern, is_code_runner, is_hijack_variable, normalize_path, runs_no_other_program,
+};
 use reglet_domain::{AccessRequest, ErrorDetail, ErrorType, GrantSet};
 
 use crate::host::network::capability_denied;
@@ -85,11 +88,11 @@ pub(crate) fn vet(grants: &GrantSet, ask: &Ask<'_>) -> Result<Vetted, Rejection>
     if !(allows(command) || allows(&program)) {
         return Err(not_granted(grants, command, &program, args));
     }
-    if let Some(name) = runner_name(command, &program)
-        && !(grants.names_command(command, args) || grants.names_command(&program, args))
+    if !(grants.names_command(command, args) || grants.names_command(&program, args))
+        && let Some(why) = beyond_a_glob(command, &program)
     {
         return Err(refused(format!(
-            "permission denied: {name} runs other programs or code, so it needs a grant that names it and allows these arguments (exec:{program}:ARGUMENTS); a wildcard is not enough"
+            "permission denied: {why}, so it needs a grant that names it and allows these arguments (exec:{program}:ARGUMENTS); a wildcard is not enough"
         )));
     }
     let dir = match ask.dir {
@@ -127,21 +130,33 @@ pub(crate) fn resolve_program(command: &str) -> Option<String> {
         .find(|path| Path::new(path).is_file())
 }
 
-/// How a program that runs other code is called in a refusal, or `None` for other programs. The
-/// name the plugin used, the resolved path and the file it links to are all judged, so
-/// `/usr/bin/rbash` (a link to bash) or a link named `innocent` to a shell is still a shell.
-fn runner_name(command: &str, program: &str) -> Option<String> {
+/// Why a program only a glob allows may not run, or `None` when it is on the allowlist. The name
+/// the plugin used, the resolved path's name and the name of the file it links to must all be on
+/// the list, so a link named `id` to bash is bash.
+fn beyond_a_glob(command: &str, program: &str) -> Option<String> {
     let file_name = |path: &str| path.rsplit('/').next().unwrap_or_default().to_owned();
+    let own = file_name(program);
     let target = std::fs::canonicalize(program)
         .ok()
-        .and_then(|p| p.to_str().map(file_name));
-    let own = file_name(program);
-    if is_code_runner(&file_name(command)) || is_code_runner(&own) {
-        return Some(own);
+        .and_then(|p| p.to_str().map(file_name))
+        .unwrap_or_else(|| own.clone());
+    let names = [file_name(command), own.clone(), target.clone()];
+    if names.iter().all(|n| runs_no_other_program(n)) {
+        return None;
     }
-    target
-        .filter(|t| is_code_runner(t))
-        .map(|t| format!("{own} (a link to {t})"))
+    // Name the program by what disqualifies it: its own name, or else the file it links to.
+    let what = if target == own || !runs_no_other_program(&own) {
+        own
+    } else {
+        format!("{own} (a link to {target})")
+    };
+    Some(if names.iter().any(|n| is_code_runner(n)) {
+        format!("{what} runs other programs or code")
+    } else {
+        format!(
+            "{what} is not on the list of programs a wildcard may reach (programs that run no other program)"
+        )
+    })
 }
 
 /// The refusal for a program no grant allows with these arguments. It names the exact grant

@@ -54,7 +54,11 @@ fn programs_and_arguments() {
         ("stdbuf under a glob", &["exec:/usr/bin/*"], "/usr/bin/stdbuf", &["-o0", "/usr/bin/sh"], "needs a grant that names it"),
         ("sed under a glob", &["exec:/usr/bin/*"], "/usr/bin/sed", &["-n", "1e id"], "needs a grant that names it"),
         ("git under a glob", &["exec:**"], "git", &["status"], "needs a grant that names it"),
-        ("non-runner under a glob", &["exec:/usr/bin/*"], "/usr/bin/id", &["-u"], ""),
+        ("allowlisted program under a glob", &["exec:/usr/bin/*"], "/usr/bin/id", &["-u"], ""),
+        ("sort under a glob", &["exec:/usr/bin/*"], "/usr/bin/sort", &["--compress-program=id"], "sort is not on the list of programs a wildcard may reach"),
+        ("split under a glob", &["exec:**"], "/usr/bin/split", &["--filter=id"], "needs a grant that names it"),
+        ("unknown program under a glob", &["exec:/opt/**"], "/opt/tool/check", &[], "check is not on the list"),
+        ("sort named", &["exec:/usr/bin/sort"], "/usr/bin/sort", &["-r"], ""),
         ("shell named", &["exec:/usr/bin/sh"], "/usr/bin/sh", &["-c", "id"], ""),
         ("shell named, pinned", &["exec:/usr/bin/sh:-c 'echo hi'"], "/usr/bin/sh", &["-c", "echo hi"], ""),
         ("a pin beside a glob names only what it allows", &["exec:/usr/bin/*", "exec:/usr/bin/sh:--version"], "/usr/bin/sh", &["-c", "id"], "needs a grant that names it"),
@@ -119,12 +123,16 @@ fn environments() {
 #[test]
 fn a_link_is_judged_by_what_it_points_at() {
     let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("innocent");
+    // `id` is on the allowlist; the file it links to is not.
+    let link = dir.path().join("id");
     std::os::unix::fs::symlink("/usr/bin/bash", &link).unwrap();
     let glob = format!("exec:{}/*", dir.path().display());
     let got = outcome(&[&glob], link.to_str().unwrap(), &["-c", "id"], &[]);
     let message = got.expect_err("a link to bash under a glob");
-    assert!(message.contains("innocent (a link to bash)"), "{message}");
+    assert!(
+        message.contains("id (a link to bash) runs other programs"),
+        "{message}"
+    );
     let named = format!("exec:{}", link.display());
     assert!(outcome(&[&named], link.to_str().unwrap(), &["-c", "id"], &[]).is_ok());
 }
