@@ -800,9 +800,10 @@ const CHILD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_wildcards_never_reach_programs_that_run_other_programs() {
-    // Each of these ran `id` under `exec:/usr/bin/*` (issue 8, item 8). A wildcard is not a grant
-    // to run a launcher, a loader or a program with a command language; naming it is.
-    let cases: [(&str, &[&str]); 9] = [
+    // Each of these ran `id` under `exec:/usr/bin/*` (issue 8, item 8). A wildcard reaches only
+    // the allowlist of programs that run no other program; any other program must be named. The
+    // last three are not known runners, which a denylist would have let through.
+    let cases: [(&str, &[&str]); 12] = [
         ("/usr/bin/stdbuf", &["-o0", "/usr/bin/sh", "-c", "id"]),
         ("/usr/bin/sed", &["-n", "1e id", "/etc/hostname"]),
         ("/usr/bin/rbash", &["-c", "id"]),
@@ -821,6 +822,9 @@ async fn exec_wildcards_never_reach_programs_that_run_other_programs() {
         ("/usr/bin/nice", &["/usr/bin/sh", "-c", "id"]),
         ("/usr/bin/timeout", &["5", "/usr/bin/sh", "-c", "id"]),
         ("/usr/bin/xargs", &["-a", "/etc/hostname", "/usr/bin/id"]),
+        ("/usr/bin/sort", &["--compress-program=id", "/etc/hostname"]),
+        ("/usr/bin/split", &["--filter=id", "/etc/hostname"]),
+        ("/usr/bin/prlimit", &["/usr/bin/id"]),
     ];
     for (command, args) in cases {
         let doc = call(
@@ -840,6 +844,38 @@ async fn exec_wildcards_never_reach_programs_that_run_other_programs() {
             "{command}: {doc}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_runs_in_the_directory_the_sandbox_opened() {
+    // The working directory was checked as a string and then entered by path: a link under a
+    // read grant moved the command to a directory outside it.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let root = root.to_str().unwrap();
+    std::fs::create_dir(format!("{root}/granted")).unwrap();
+    std::os::unix::fs::symlink("/etc", format!("{root}/granted/out")).unwrap();
+    let grants = ["exec:/usr/bin/pwd:", &format!("fs:read:{root}/granted/**")];
+    let doc = call(
+        "exec_command",
+        &grants,
+        exec_services(HostLimits::default()),
+        json!({"command": "/usr/bin/pwd", "dir": format!("{root}/granted")}),
+    )
+    .await;
+    assert_eq!(doc["stdout"], format!("{root}/granted\n"), "{doc}");
+    let doc = call(
+        "exec_command",
+        &grants,
+        exec_services(HostLimits::default()),
+        json!({"command": "/usr/bin/pwd", "dir": format!("{root}/granted/out")}),
+    )
+    .await;
+    assert_eq!(error_type(&doc), "capability", "{doc}");
+    assert!(
+        doc["stdout"].as_str().unwrap_or_default().is_empty(),
+        "the command did not run: {doc}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

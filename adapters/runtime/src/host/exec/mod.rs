@@ -4,6 +4,8 @@
 
 mod policy;
 
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use reglet_domain::{ErrorDetail, ErrorType};
@@ -12,6 +14,9 @@ use serde_json::{Value, json};
 
 use super::Call;
 use super::requests::{CallError, ExecRequest, call_context, earliest, fail, parse};
+use crate::wasi::Errno;
+use crate::wasi::fs::resolve::{DirHandle, Resolved, resolve_absolute};
+use crate::wasi::sandbox::Access;
 use policy::{Ask, Rejection};
 
 pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Result<Value, CallError> {
@@ -47,6 +52,19 @@ pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Result<Value, Ca
             return Err(CallError::refused(*error));
         }
     };
+    // The working directory is opened through the sandbox and the child enters that very handle
+    // (`/proc/self/fd/N`), so the directory checked is the directory used: a link swapped in
+    // after the check is never followed.
+    let dir_handle = match vetted.dir.as_deref().map(|d| open_dir(&call, d)) {
+        None => None,
+        Some(Ok(handle)) => Some(handle),
+        Some(Err(rejection)) => {
+            return match rejection {
+                Rejection::Invalid(error) => fail(*error),
+                Rejection::Refused(error) => Err(CallError::refused(*error)),
+            };
+        }
+    };
     let program = vetted.program.display().to_string();
     let limits = call.services().limits;
     let deadline = earliest([
@@ -58,12 +76,16 @@ pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Result<Value, Ca
     let request = CommandRequest {
         program: vetted.program,
         args,
-        dir: vetted.dir,
+        dir: dir_handle
+            .as_ref()
+            .map(|h| PathBuf::from(format!("/proc/self/fd/{}", h.fd().as_raw_fd()))),
         env: vetted.env,
         timeout: deadline.saturating_duration_since(Instant::now()),
         max_output_bytes: limits.exec_max_output_bytes,
     };
-    match call.services().commands.run(request).await {
+    let ran = call.services().commands.run(request).await;
+    drop(dir_handle);
+    match ran {
         Ok(out) => {
             let mut doc = json!({
                 "stdout": String::from_utf8_lossy(&out.stdout),
@@ -95,5 +117,25 @@ pub(crate) async fn exec_command(call: Call, bytes: Vec<u8>) -> Result<Value, Ca
             ErrorType::Execution,
             format!("cannot run {program}: {e}"),
         )),
+    }
+}
+
+/// Opens the working directory `dir` (absolute, normal) through the plugin's sandbox: walked
+/// from a mount, every hop checked, and readable under the fs grants.
+fn open_dir(call: &Call, dir: &std::path::Path) -> Result<DirHandle, Rejection> {
+    let text = dir.to_str().unwrap_or_default();
+    let invalid = |why: &str| {
+        Rejection::Invalid(Box::new(
+            ErrorDetail::new(ErrorType::Config, format!("dir {text}: {why}")).with_code("dir"),
+        ))
+    };
+    match resolve_absolute(&call.plugin.sandbox, text, true, Access::Read) {
+        Ok(Resolved::Dir(handle)) => Ok(handle),
+        Ok(Resolved::Entry { .. }) | Err(Errno::Notdir) => Err(invalid("not a directory")),
+        Err(Errno::Noent) => Err(invalid("no such directory")),
+        Err(Errno::Acces | Errno::Notcapable | Errno::Loop) => Err(Rejection::Refused(Box::new(
+            crate::host::network::capability_denied(&reglet_domain::AccessRequest::ReadFile(dir)),
+        ))),
+        Err(errno) => Err(invalid(&format!("cannot be opened ({errno:?})"))),
     }
 }
