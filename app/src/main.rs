@@ -187,7 +187,7 @@ fn run_check(args: &CheckArgs, log_level: &str) -> io::Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         let services = match compose::services(&system, redactor) {
             Ok(s) => s,
             Err(e) => return usage(e),
@@ -203,5 +203,9 @@ fn run_check(args: &CheckArgs, log_level: &str) -> io::Result<u8> {
             &mut err,
         )
         .await
-    })
+    });
+    // A worker the engine abandoned (a plugin stuck in the kernel past its deadline) must not
+    // hold the process after the report is written.
+    runtime.shutdown_background();
+    code
 }

@@ -170,10 +170,10 @@ pub async fn check(
     let started = reglet_domain::Timestamp::now();
     let progress = options
         .progress
-        .then(|| progress::Progress::new(jobs.len()));
-    let observer: &dyn engine::RunObserver = match &progress {
-        Some(p) => p,
-        None => &NoProgress,
+        .then(|| Arc::new(progress::Progress::new(jobs.len())));
+    let observer: Arc<dyn engine::RunObserver> = match &progress {
+        Some(p) => p.clone(),
+        None => Arc::new(NoProgress),
     };
     let outcome = engine::run_observed(
         Arc::clone(&services.executor),

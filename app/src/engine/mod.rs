@@ -13,16 +13,19 @@ pub mod evidence_view;
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
+use parking_lot::Mutex;
 use reglet_domain::{
     Config, ControlStatus, Evidence, ExpectationOutcome, ObservationStatus, PluginErrorCode,
     PluginName,
 };
 use reglet_ports::PluginExecutor;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::expect::Expectation;
@@ -194,16 +197,21 @@ pub async fn run(
     options: &EngineOptions,
     stop: impl Future<Output = String>,
 ) -> RunOutcome {
-    run_observed(executor, jobs, options, stop, &Unobserved).await
+    run_observed(executor, jobs, options, stop, Arc::new(Unobserved)).await
 }
 
 /// [`run`], telling `observer` as each control starts and finishes.
+///
+/// The controls run on `parallelism` runner tasks that take the next ready control themselves, so
+/// a control that ends hands over to the next on the same worker thread: waking another thread
+/// per control costs more than a whole observation on a small machine. This task only waits for
+/// the runners, the run's timeout and `stop`, so a runner stuck past the run's end is abandoned.
 pub async fn run_observed(
     executor: Arc<dyn PluginExecutor>,
     jobs: Vec<ControlJob>,
     options: &EngineOptions,
     stop: impl Future<Output = String>,
-    observer: &dyn RunObserver,
+    observer: Arc<dyn RunObserver>,
 ) -> RunOutcome {
     let started = Instant::now();
     let run_deadline = options.timeout.map(|timeout| {
@@ -213,17 +221,20 @@ pub async fn run_observed(
             cut: AtomicBool::new(false),
         })
     });
-    let jobs = Arc::new(jobs);
-    let mut results: Vec<Option<ControlOutcome>> = vec![None; jobs.len()];
+    let count = jobs.len();
+    let board = Arc::new(Board::new(
+        jobs,
+        executor,
+        options,
+        run_deadline.clone(),
+        observer,
+    ));
+    let mut runners = JoinSet::new();
+    for _ in 0..options.parallelism.clamp(1, count.max(1)) {
+        runners.spawn(runner(Arc::clone(&board)));
+    }
     let stopped = {
-        let work = schedule(
-            Arc::clone(&executor),
-            Arc::clone(&jobs),
-            &mut results,
-            options,
-            run_deadline.clone(),
-            observer,
-        );
+        let settled = board.settled();
         let timeout = async {
             match &run_deadline {
                 Some(d) => {
@@ -233,15 +244,36 @@ pub async fn run_observed(
                 None => std::future::pending().await,
             }
         };
-        // Work first: when the work and the run's timer are both ready (a plugin that blocked its
-        // thread past the deadline), the finished controls' results are kept.
-        tokio::select! {
-            biased;
-            () = work => None,
-            reason = stop => Some(reason),
-            reason = timeout => Some(reason),
+        let (mut settled, mut stop, mut timeout) = (
+            std::pin::pin!(settled),
+            std::pin::pin!(stop),
+            std::pin::pin!(timeout),
+        );
+        let mut ticks = watchdog_ticks();
+        loop {
+            // Work first: when the work and the run's timer are both ready (a plugin that blocked
+            // its thread past the deadline), the finished controls' results are kept.
+            tokio::select! {
+                biased;
+                () = &mut settled => break None,
+                reason = &mut stop => break Some(reason),
+                reason = &mut timeout => break Some(reason),
+                Some(()) = ticks.recv() => {
+                    let now = Instant::now();
+                    if let Some(d) = run_deadline.as_ref().filter(|d| now >= d.at + ABANDON_AFTER) {
+                        // The timer above needs a free worker thread; this tick does not.
+                        break Some(d.reason());
+                    }
+                    for _ in 0..board.abandon_overdue(now) {
+                        runners.spawn(runner(Arc::clone(&board)));
+                    }
+                }
+            }
         }
     };
+    // Dropping the runners aborts the controls still running; a runner stuck in a host call is
+    // left to finish on its own, and its result is dropped.
+    drop(runners);
     // The plugin's own deadline can fire a hair before the timer above, so the work may finish
     // first; an observation cut short by the run's deadline still makes the report partial.
     let stopped = stopped.or_else(|| {
@@ -250,6 +282,7 @@ pub async fn run_observed(
             .filter(|d| d.cut.load(Ordering::Relaxed))
             .map(|d| d.reason())
     });
+    let results = board.finish(stopped.is_none());
     let controls = results
         .into_iter()
         .map(|r| {
@@ -281,6 +314,39 @@ impl RunDeadline {
     }
 }
 
+/// How long past its deadline a control's plugin may go on before the engine stops waiting for
+/// it. The guest itself is stopped at the deadline and network host calls end there too; only a
+/// host call stuck in the kernel (a file on a hung network filesystem) outlives it.
+const ABANDON_AFTER: Duration = Duration::from_secs(1);
+
+/// How often overdue controls are looked for.
+const WATCHDOG_TICK: Duration = Duration::from_millis(250);
+
+/// Ticks every [`WATCHDOG_TICK`] from a thread of its own, so they arrive even when every worker
+/// thread is stuck in a plugin's host call (tokio's timers need a free worker). The thread ends
+/// with the receiver.
+fn watchdog_ticks() -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let spawned = std::thread::Builder::new()
+        .name("reglet-watchdog".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(WATCHDOG_TICK);
+                if let Err(tokio::sync::mpsc::error::TrySendError::Closed(())) = tx.try_send(()) {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("no watchdog thread ({e}): a plugin stuck in a host call holds its control");
+    }
+    rx
+}
+
+/// Told the deadline of each attempt of a control (and which limit set it), `None` while the
+/// control waits to try again.
+type WatchAttempt<'a> = dyn Fn(Option<(Instant, &DeadlineSource<'_>)>) + Sync + 'a;
+
 /// Which limit set an observation's deadline, so a timeout can say which one ran out.
 #[derive(Clone, Copy)]
 enum DeadlineSource<'a> {
@@ -292,108 +358,277 @@ enum DeadlineSource<'a> {
     Run(&'a RunDeadline),
 }
 
-/// Runs the DAG, writing each outcome into `results` as it finishes; dropping the future aborts
-/// the running controls (the [`JoinSet`] is dropped with it).
-async fn schedule(
+/// The DAG of a run and everything its runners share.
+struct Board {
+    jobs: Vec<ControlJob>,
+    /// Control index by id.
+    index: HashMap<String, usize>,
+    /// For each control, the controls that depend on it.
+    dependents: Vec<Vec<usize>>,
+    state: Mutex<BoardState>,
+    /// Told when a control ends, so idle runners look for work again.
+    changed: Notify,
     executor: Arc<dyn PluginExecutor>,
-    jobs: Arc<Vec<ControlJob>>,
-    results: &mut [Option<ControlOutcome>],
-    options: &EngineOptions,
+    observer: Arc<dyn RunObserver>,
     run_deadline: Option<Arc<RunDeadline>>,
-    observer: &dyn RunObserver,
-) {
-    let index: HashMap<&str, usize> = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, j)| (j.id.as_str(), i))
-        .collect();
-    let mut dependents = vec![Vec::new(); jobs.len()];
-    let mut waiting = vec![0usize; jobs.len()];
-    for (i, job) in jobs.iter().enumerate() {
-        for dep in &job.depends_on {
-            if let Some(&d) = index.get(dep.as_str()) {
-                dependents[d].push(i);
-                waiting[i] += 1;
+    default_timeout: Duration,
+    in_flight: Semaphore,
+}
+
+/// What changes as the run goes; the observer is called with this lock held, one call at a time.
+struct BoardState {
+    ready: VecDeque<usize>,
+    /// For each control, how many of its dependencies have not ended.
+    waiting: Vec<usize>,
+    results: Vec<Option<ControlOutcome>>,
+    running: usize,
+    /// For each running control, the deadline of its current attempt's observations.
+    deadlines: Vec<Option<(Instant, String)>>,
+}
+
+/// What a runner does next.
+enum Next {
+    Run(usize),
+    Wait,
+    Done,
+}
+
+impl Board {
+    fn new(
+        jobs: Vec<ControlJob>,
+        executor: Arc<dyn PluginExecutor>,
+        options: &EngineOptions,
+        run_deadline: Option<Arc<RunDeadline>>,
+        observer: Arc<dyn RunObserver>,
+    ) -> Self {
+        let index: HashMap<String, usize> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.id.clone(), i))
+            .collect();
+        let mut dependents = vec![Vec::new(); jobs.len()];
+        let mut waiting = vec![0usize; jobs.len()];
+        for (i, job) in jobs.iter().enumerate() {
+            for dep in &job.depends_on {
+                if let Some(&d) = index.get(dep.as_str()) {
+                    dependents[d].push(i);
+                    waiting[i] += 1;
+                }
             }
         }
+        let ready = (0..jobs.len()).filter(|&i| waiting[i] == 0).collect();
+        let results = vec![None; jobs.len()];
+        let deadlines = vec![None; jobs.len()];
+        Board {
+            index,
+            dependents,
+            state: Mutex::new(BoardState {
+                ready,
+                waiting,
+                results,
+                running: 0,
+                deadlines,
+            }),
+            changed: Notify::new(),
+            executor,
+            observer,
+            run_deadline,
+            default_timeout: options.default_observe_timeout,
+            in_flight: Semaphore::new(options.observations_in_flight()),
+            jobs,
+        }
     }
-    let mut ready: VecDeque<usize> = (0..jobs.len()).filter(|&i| waiting[i] == 0).collect();
-    let mut running = JoinSet::new();
-    let mut task_index = HashMap::new();
-    let parallelism = options.parallelism.max(1);
-    let default_timeout = options.default_observe_timeout;
-    let in_flight = Arc::new(Semaphore::new(options.observations_in_flight()));
-    loop {
-        while running.len() < parallelism
-            && let Some(i) = ready.pop_front()
-        {
-            if let Some(reason) = skip_reason(&jobs[i], &index, results) {
+
+    /// Takes the next control to run, settling skipped ones on the way.
+    fn next(&self, state: &mut BoardState) -> Next {
+        while let Some(i) = state.ready.pop_front() {
+            let job = &self.jobs[i];
+            if let Some(reason) = skip_reason(job, &self.index, &state.results) {
                 let outcome = ControlOutcome::skipped(reason);
-                observer.finished(i, &jobs[i].id, &outcome);
-                results[i] = Some(outcome);
-                release(i, &dependents, &mut waiting, &mut ready);
+                self.observer.finished(i, &job.id, &outcome);
+                state.results[i] = Some(outcome);
+                self.release(i, state);
                 continue;
             }
-            observer.started(i, &jobs[i].id);
-            let (executor, jobs) = (Arc::clone(&executor), Arc::clone(&jobs));
-            let run_deadline = run_deadline.clone();
-            let in_flight = Arc::clone(&in_flight);
-            let handle = running.spawn(async move {
-                run_control(
-                    &*executor,
-                    &jobs[i],
-                    run_deadline.as_deref(),
-                    default_timeout,
-                    &in_flight,
-                )
-                .await
-            });
-            task_index.insert(handle.id(), i);
+            self.observer.started(i, &job.id);
+            state.running += 1;
+            return Next::Run(i);
         }
-        let Some(done) = running.join_next_with_id().await else {
-            break;
-        };
-        let (i, outcome) = match done {
-            Ok((id, outcome)) => (task_index[&id], outcome),
-            Err(e) => (
-                task_index[&e.id()],
-                ControlOutcome::unfinished("the control's task failed unexpectedly"),
-            ),
-        };
-        observer.finished(i, &jobs[i].id, &outcome);
-        results[i] = Some(outcome);
-        release(i, &dependents, &mut waiting, &mut ready);
+        if state.running == 0 {
+            Next::Done
+        } else {
+            Next::Wait
+        }
     }
-    // Controls left in a cycle (the loader refuses cycles, but jobs may come from elsewhere).
-    for (i, slot) in results.iter_mut().enumerate() {
-        if slot.is_none() && waiting[i] > 0 {
-            let outcome = ControlOutcome::skipped(format!(
-                "dependency cycle through control '{}'",
-                jobs[i].id
-            ));
-            observer.finished(i, &jobs[i].id, &outcome);
+
+    /// Records how control `i` ended. False when the engine had already abandoned it: its runner
+    /// was replaced and must stop.
+    fn end(&self, i: usize, outcome: ControlOutcome) -> bool {
+        {
+            let mut state = self.state.lock();
+            // Gone once the run has ended without this runner.
+            let Some(slot) = state.results.get_mut(i) else {
+                return false;
+            };
+            if slot.is_some() {
+                return false;
+            }
+            self.observer.finished(i, &self.jobs[i].id, &outcome);
             *slot = Some(outcome);
+            state.deadlines[i] = None;
+            state.running -= 1;
+            self.release(i, &mut state);
         }
+        self.changed.notify_waiters();
+        true
+    }
+
+    /// Notes the deadline of control `i`'s current attempt and which limit set it; `None` while
+    /// it waits to try again.
+    fn watch(&self, i: usize, attempt: Option<(Instant, &DeadlineSource<'_>)>) {
+        let Some((deadline, source)) = attempt else {
+            if let Some(slot) = self.state.lock().deadlines.get_mut(i) {
+                *slot = None;
+            }
+            return;
+        };
+        let limit = match source {
+            DeadlineSource::Control(t) => format!(
+                "the control's timeout of {}",
+                crate::report::human_duration(*t)
+            ),
+            DeadlineSource::Default => "the default observation timeout".to_owned(),
+            DeadlineSource::Run(run) => run.reason().replace(" ran out", ""),
+        };
+        if let Some(slot) = self.state.lock().deadlines.get_mut(i) {
+            *slot = Some((deadline, limit));
+        }
+    }
+
+    /// Ends, as timed out, every running control whose plugin is more than [`ABANDON_AFTER`] past
+    /// its deadline, and returns how many: each one's runner is stuck and needs a replacement.
+    fn abandon_overdue(&self, now: Instant) -> usize {
+        let mut abandoned = 0;
+        {
+            let mut state = self.state.lock();
+            for i in 0..self.jobs.len() {
+                let overdue = match &state.deadlines[i] {
+                    Some((deadline, limit)) if now >= *deadline + ABANDON_AFTER => limit.clone(),
+                    _ => continue,
+                };
+                let outcome = ControlOutcome {
+                    status: ControlStatus::Error,
+                    message: format!(
+                        "timeout: {overdue} ran out and the control had still not ended {} later (a plugin stuck in a host call); the engine stopped waiting for it",
+                        crate::report::human_duration(ABANDON_AFTER)
+                    ),
+                    skip_reason: None,
+                    attempts: 1,
+                    duration: Duration::ZERO,
+                    observations: Vec::new(),
+                };
+                tracing::warn!(control = %self.jobs[i].id, "{}", outcome.message);
+                self.observer.finished(i, &self.jobs[i].id, &outcome);
+                state.results[i] = Some(outcome);
+                state.deadlines[i] = None;
+                state.running -= 1;
+                self.release(i, &mut state);
+                abandoned += 1;
+            }
+        }
+        if abandoned > 0 {
+            self.changed.notify_waiters();
+        }
+        abandoned
+    }
+
+    /// Completes once no control runs and none is ready: the run is over.
+    async fn settled(&self) {
+        loop {
+            let notified = self.changed.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.state.lock();
+                if state.running == 0 && state.ready.is_empty() {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    fn release(&self, i: usize, state: &mut BoardState) {
+        for &d in &self.dependents[i] {
+            state.waiting[d] -= 1;
+            if state.waiting[d] == 0 {
+                state.ready.push_back(d);
+            }
+        }
+    }
+
+    /// The results; when the run was not cut short, controls left in a dependency cycle (the
+    /// loader refuses cycles, but jobs may come from elsewhere) are reported skipped.
+    fn finish(&self, complete: bool) -> Vec<Option<ControlOutcome>> {
+        let mut state = self.state.lock();
+        if complete {
+            for i in 0..self.jobs.len() {
+                if state.results[i].is_none() && state.waiting[i] > 0 {
+                    let outcome = ControlOutcome::skipped(format!(
+                        "dependency cycle through control '{}'",
+                        self.jobs[i].id
+                    ));
+                    self.observer.finished(i, &self.jobs[i].id, &outcome);
+                    state.results[i] = Some(outcome);
+                }
+            }
+        }
+        std::mem::take(&mut state.results)
     }
 }
 
-fn release(
-    i: usize,
-    dependents: &[Vec<usize>],
-    waiting: &mut [usize],
-    ready: &mut VecDeque<usize>,
-) {
-    for &d in &dependents[i] {
-        waiting[d] -= 1;
-        if waiting[d] == 0 {
-            ready.push_back(d);
+/// Runs ready controls one after another until none is left to run.
+async fn runner(board: Arc<Board>) {
+    loop {
+        let i = loop {
+            let notified = board.changed.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the board is read, so an end in between is not missed.
+            notified.as_mut().enable();
+            match board.next(&mut board.state.lock()) {
+                Next::Run(i) => break i,
+                Next::Done => {
+                    board.changed.notify_waiters();
+                    return;
+                }
+                Next::Wait => {}
+            }
+            notified.await;
+        };
+        let watch = |attempt: Option<(Instant, &DeadlineSource<'_>)>| board.watch(i, attempt);
+        let control = run_control(
+            &*board.executor,
+            &board.jobs[i],
+            board.run_deadline.as_deref(),
+            board.default_timeout,
+            &board.in_flight,
+            &watch,
+        );
+        let outcome = AssertUnwindSafe(control)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                ControlOutcome::unfinished("the control's task failed unexpectedly")
+            });
+        if !board.end(i, outcome) {
+            return;
         }
     }
 }
 
 fn skip_reason(
     job: &ControlJob,
-    index: &HashMap<&str, usize>,
+    index: &HashMap<String, usize>,
     results: &[Option<ControlOutcome>],
 ) -> Option<String> {
     if let Some(reason) = &job.skip {
@@ -444,6 +679,7 @@ async fn run_control(
     run_deadline: Option<&RunDeadline>,
     default_timeout: Duration,
     in_flight: &Semaphore,
+    watch: &WatchAttempt<'_>,
 ) -> ControlOutcome {
     let started = Instant::now();
     let mut attempts = 0;
@@ -459,6 +695,7 @@ async fn run_control(
         {
             (deadline, source) = (run.at, DeadlineSource::Run(run));
         }
+        watch(Some((deadline, &source)));
         let runs = job
             .observations
             .iter()
@@ -472,6 +709,7 @@ async fn run_control(
         {
             let wait = job.retry.delay_before(attempts);
             tracing::info!(control = %job.id, attempt = attempts, ?wait, "retrying control after a transient error");
+            watch(None);
             tokio::time::sleep(wait).await;
             continue;
         }

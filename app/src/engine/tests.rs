@@ -53,6 +53,11 @@ impl PluginExecutor for Slow {
             );
             return Err(PluginError::timeout("observe() ran past its deadline"));
         }
+        if let Some(ms) = config.get("stuck_ms").and_then(|v| v.as_u64()) {
+            // A host call stuck in the kernel: the thread blocks, whatever the deadline.
+            std::thread::sleep(Duration::from_millis(ms));
+            return self.0.observe(name, config, deadline).await;
+        }
         if let Some(ms) = config.get("sleep_ms").and_then(|v| v.as_u64()) {
             let until = Instant::now() + Duration::from_millis(ms);
             tokio::time::sleep_until(until.min(deadline).into()).await;
@@ -541,7 +546,7 @@ async fn the_observer_is_told_each_start_and_end_in_order() {
         control("a", &[], json!({"result": "fail"})),
         control("c", &[], json!({})),
     ];
-    let events = Events::default();
+    let events = Arc::new(Events::default());
     let outcome = run_observed(
         Arc::new(Slow(mock)),
         jobs,
@@ -550,7 +555,7 @@ async fn the_observer_is_told_each_start_and_end_in_order() {
             ..options()
         },
         std::future::pending(),
-        &events,
+        events.clone(),
     )
     .await;
     assert_eq!(statuses(&outcome), ["skipped", "fail", "pass"]);
@@ -564,5 +569,47 @@ async fn the_observer_is_told_each_start_and_end_in_order() {
             "end 2 c pass",
             "end 0 b skipped"
         ]
+    );
+}
+
+/// Issue 8, item 6: a plugin stuck in a host call past its deadline (a file on a hung network
+/// filesystem) held its worker thread and the whole run. The engine now stops waiting for it a
+/// second after the deadline, reports the control as timed out, and runs the rest on another
+/// runner; had it waited, the stuck control would have passed when its thread came back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_stuck_in_a_host_call_is_abandoned_after_its_deadline() {
+    let mut mock = MockPluginExecutor::new();
+    answering(&mut mock);
+    let mut stuck = control("stuck", &[], json!({"stuck_ms": 4000}));
+    stuck.timeout = Some(Duration::from_millis(100));
+    let jobs = vec![
+        stuck,
+        control("after", &[], json!({})),
+        control("later", &["after"], json!({})),
+    ];
+    let events = Arc::new(Events::default());
+    let outcome = run_observed(
+        Arc::new(Slow(mock)),
+        jobs,
+        &EngineOptions {
+            parallelism: 1,
+            ..options()
+        },
+        std::future::pending(),
+        events.clone(),
+    )
+    .await;
+    assert_eq!(statuses(&outcome), ["error", "pass", "pass"]);
+    assert!(outcome.stopped.is_none(), "the run itself finished");
+    let message = &outcome.controls[0].message;
+    assert!(
+        message.contains("the control's timeout of 100ms ran out")
+            && message.contains("stopped waiting"),
+        "{message}"
+    );
+    let events = events.0.lock().unwrap().clone();
+    assert!(
+        events.contains(&"end 0 stuck error".to_owned()),
+        "{events:?}"
     );
 }
