@@ -5,25 +5,30 @@
 //! in it, and most programs can be made to run code (`sort --compress-program`, `split
 //! --filter`, `prlimit`, `sqlite3 .shell`, ...). So a glob reaches only the programs named here;
 //! any other program needs a grant that names it. Membership is decided by exact file name: a
-//! program is added only after reading its options, and never if any option runs a command,
-//! loads a module, opens a pager or editor, or writes or sets anything (so `date`, `hostname`,
-//! `sort`, `tee`, `shuf` and `sysctl` are absent).
+//! program is added only after reading its options and operands, and never if any of them runs a
+//! command, loads a module (`getent -s`), execs a helper (`getconf -v`), opens a pager or editor,
+//! or writes or sets anything (an output operand as `uniq IN OUT`, a temporary file as `tac`; so
+//! `date`, `hostname`, `sort`, `tee`, `shuf` and `sysctl` are absent too). The name is not enough
+//! on its own: the policy also requires the program and every directory on its path to be owned
+//! by root and writable by nobody else, so no one but root can put another file under that name.
+//!
+//! These programs still read whatever the host's user can read (`cat /etc/shadow`, `ps eww`): a
+//! glob over programs is a grant to read the host, which the risk report rates critical.
 
 /// The allowlist, by exact file name.
 #[rustfmt::skip]
 const INERT_PROGRAMS: &[&str] = &[
     // Identity and the system, read only.
     "arch", "id", "whoami", "groups", "logname", "users", "who", "w", "uname", "nproc", "hostid",
-    "uptime", "free", "vmstat", "ps", "pgrep", "pidof", "getconf", "getent", "locale", "tty",
-    "printenv", "lscpu", "lsmod", "lsblk", "findmnt", "mountpoint", "lsns", "lslogins", "namei",
-    "lsattr", "getfacl",
+    "uptime", "free", "vmstat", "ps", "pgrep", "locale", "tty", "printenv", "lscpu", "lsblk",
+    "findmnt", "mountpoint", "lsns", "lslogins", "namei", "lsattr", "getfacl",
     // Files, read only.
     "ls", "stat", "df", "du", "readlink", "realpath", "basename", "dirname", "pwd", "pathchk",
-    "cat", "tac", "head", "tail", "wc", "od", "hexdump", "cmp", "grep",
+    "cat", "head", "tail", "wc", "od", "hexdump", "cmp", "grep",
     "md5sum", "sha1sum", "sha224sum", "sha256sum", "sha384sum", "sha512sum", "b2sum", "cksum",
     "sum", "base32", "base64", "basenc",
     // Text filters over their input.
-    "cut", "tr", "uniq", "comm", "join", "paste", "fold", "fmt", "nl", "expand", "unexpand", "rev",
+    "cut", "tr", "comm", "join", "paste", "fold", "fmt", "nl", "expand", "unexpand", "rev",
     "column", "tsort", "numfmt", "expr", "factor", "seq",
     // Builtins as programs.
     "true", "false", "test", "[", "echo", "printf", "sleep", "yes",
@@ -62,6 +67,11 @@ mod tests {
             "sysctl",
             "dd",
             "cp",
+            "uniq",
+            "getent",
+            "getconf",
+            "tac",
+            "pidof",
             "id2",
             "cat.bak",
             "ID",

@@ -88,12 +88,17 @@ pub(crate) fn vet(grants: &GrantSet, ask: &Ask<'_>) -> Result<Vetted, Rejection>
     if !(allows(command) || allows(&program)) {
         return Err(not_granted(grants, command, &program, args));
     }
-    if !(grants.names_command(command, args) || grants.names_command(&program, args))
-        && let Some(why) = beyond_a_glob(command, &program)
-    {
-        return Err(refused(format!(
-            "permission denied: {why}, so it needs a grant that names it and allows these arguments (exec:{program}:ARGUMENTS); a wildcard is not enough"
-        )));
+    if !(grants.names_command(command, args) || grants.names_command(&program, args)) {
+        if let Some(why) = beyond_a_glob(command, &program) {
+            return Err(refused(format!(
+                "permission denied: {why}, so it needs a grant that names it and allows these arguments (exec:{program}:ARGUMENTS); a wildcard is not enough"
+            )));
+        }
+        if let Err(why) = root_controlled(&program) {
+            return Err(refused(format!(
+                "permission denied: {program} is reached only by a wildcard and {why}, so someone other than root could put another program under its name; grant it by name (exec:{program})"
+            )));
+        }
     }
     let dir = match ask.dir {
         None => None,
@@ -157,6 +162,36 @@ fn beyond_a_glob(command: &str, program: &str) -> Option<String> {
             "{what} is not on the list of programs a wildcard may reach (programs that run no other program)"
         )
     })
+}
+
+/// Checks that only root can change what `program` is: the file, every directory on its path and
+/// every link on the way (as written and resolved) are owned by root, and no file or directory
+/// there is writable by group or others. Otherwise a swap between this check and the exec could
+/// run another file under an allowlisted name.
+fn root_controlled(program: &str) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let resolved = std::fs::canonicalize(program)
+        .map_err(|e| format!("{program} cannot be resolved ({e})"))?;
+    let resolved = resolved.to_str().unwrap_or_default().to_owned();
+    for path in [program, resolved.as_str()] {
+        let mut prefix = String::new();
+        let parts = std::iter::once("").chain(path.split('/').filter(|c| !c.is_empty()));
+        for part in parts {
+            if !prefix.ends_with('/') {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            let meta = std::fs::symlink_metadata(&prefix)
+                .map_err(|e| format!("{prefix} cannot be examined ({e})"))?;
+            if meta.uid() != 0 {
+                return Err(format!("{prefix} is not owned by root"));
+            }
+            if !meta.file_type().is_symlink() && meta.mode() & 0o022 != 0 {
+                return Err(format!("{prefix} is writable by group or others"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The refusal for a program no grant allows with these arguments. It names the exact grant

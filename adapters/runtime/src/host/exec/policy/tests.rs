@@ -167,3 +167,22 @@ fn programs_resolve_without_the_host_path() {
     assert_eq!(resolve_program("./local"), None);
     assert_eq!(resolve_program("no-such-program-anywhere"), None);
 }
+
+#[test]
+fn a_glob_reaches_only_programs_root_alone_controls() {
+    // A copy of an allowlisted program in a directory others may write (the temporary directory
+    // is world-writable) could be swapped for another file between the check and the exec.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("id");
+    std::fs::copy("/usr/bin/id", &copy).unwrap();
+    let glob = format!("exec:{}/*", dir.path().display());
+    let got = outcome(&[&glob], copy.to_str().unwrap(), &[], &[]);
+    let message = got.expect_err("a program in a directory others control");
+    assert!(
+        message.contains("someone other than root could put another program under its name"),
+        "{message}"
+    );
+    let named = format!("exec:{}", copy.display());
+    assert!(outcome(&[&named], copy.to_str().unwrap(), &[], &[]).is_ok());
+    assert!(outcome(&["exec:/usr/bin/*"], "/usr/bin/id", &[], &[]).is_ok());
+}
