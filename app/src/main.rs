@@ -184,7 +184,14 @@ fn run_check(args: &CheckArgs, log_level: &str) -> io::Result<u8> {
         grants_file,
     };
     compose::size_pool_for(&options.engine);
+    // One worker more than controls run at once: when every running control is stuck in a host
+    // call, a free worker still drives the timers, the signals and the replacement runners.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .max(options.engine.parallelism)
+        + 1;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()?;
     let code = runtime.block_on(async {

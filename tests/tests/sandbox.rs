@@ -231,7 +231,8 @@ fn a_directory_swapped_for_a_link_mid_open_never_reads_an_ungranted_file() {
 fn a_listing_through_a_link_is_filtered_as_the_real_directory() {
     let (_dir, root) = tempdir();
     std::fs::write(format!("{root}/granted.txt"), "x").unwrap();
-    std::fs::write(format!("{root}/sibling.txt"), "secret").unwrap();
+    // A name of another length than the granted one, so the size of the listing tells them apart.
+    std::fs::write(format!("{root}/sibling-secret.txt"), "secret").unwrap();
     std::fs::create_dir(format!("{root}/sub")).unwrap();
     std::os::unix::fs::symlink("..", format!("{root}/sub/up")).unwrap();
     let plugin = script(
@@ -257,7 +258,7 @@ fn a_listing_through_a_link_is_filtered_as_the_real_directory() {
     assert_eq!(
         answers,
         [SUCCESS, SUCCESS, listed],
-        "exactly ., .., granted.txt and sub; never sibling.txt"
+        "exactly ., .., granted.txt and sub; never sibling-secret.txt"
     );
 }
 
@@ -282,6 +283,13 @@ fn no_mount_reaches_above_a_missing_directory_or_through_a_linked_root() {
             "{grant}"
         );
     }
+    // The real path mounts, so fd 3 is there when it should be.
+    let plugin = script(
+        &["(call $fd_prestat_get (i32.const 3) (i32.const 16))"],
+        &[],
+    );
+    let grant = format!("fs:read:{root}/real/sub/**");
+    assert_eq!(observe(plugin, &[grant]).unwrap(), [SUCCESS]);
 }
 
 /// Item 3, second half: times set through a directory descriptor are checked against the

@@ -171,8 +171,9 @@ pub struct RunOutcome {
     pub duration: Duration,
 }
 
-/// Told as controls start and finish, e.g. to draw progress. The scheduler calls it from one
-/// task, one call at a time, so an observer needs no ordering of its own; it must return quickly.
+/// Told as controls start and finish, e.g. to draw progress. The engine's runners call it under
+/// one lock, one call at a time, so an observer needs no ordering of its own; it must return
+/// quickly.
 pub trait RunObserver: Send + Sync {
     /// Control `index` (in job order) starts its first attempt.
     fn started(&self, index: usize, id: &str) {
@@ -344,8 +345,8 @@ fn watchdog_ticks() -> tokio::sync::mpsc::Receiver<()> {
 }
 
 /// Told the deadline of each attempt of a control (and which limit set it), `None` while the
-/// control waits to try again.
-type WatchAttempt<'a> = dyn Fn(Option<(Instant, &DeadlineSource<'_>)>) + Sync + 'a;
+/// control waits to try again; answers false when the control was abandoned and must stop.
+type WatchAttempt<'a> = dyn Fn(Option<(Instant, &DeadlineSource<'_>)>) -> bool + Sync + 'a;
 
 /// Which limit set an observation's deadline, so a timeout can say which one ran out.
 #[derive(Clone, Copy)]
@@ -366,8 +367,12 @@ struct Board {
     /// For each control, the controls that depend on it.
     dependents: Vec<Vec<usize>>,
     state: Mutex<BoardState>,
-    /// Told when a control ends, so idle runners look for work again.
+    /// Told when a control's end makes another ready or ends the run, so idle runners look for
+    /// work again.
     changed: Notify,
+    /// Told when the run is over (nothing runs, nothing is ready): the only wake-up the waiting
+    /// task gets, so a control's end does not wake a thread needlessly.
+    over: Notify,
     executor: Arc<dyn PluginExecutor>,
     observer: Arc<dyn RunObserver>,
     run_deadline: Option<Arc<RunDeadline>>,
@@ -382,8 +387,24 @@ struct BoardState {
     waiting: Vec<usize>,
     results: Vec<Option<ControlOutcome>>,
     running: usize,
-    /// For each running control, the deadline of its current attempt's observations.
-    deadlines: Vec<Option<(Instant, String)>>,
+    /// For each running control, the deadline of its current attempt's observations and the
+    /// limit that set it.
+    deadlines: Vec<Option<(Instant, Limit)>>,
+}
+
+impl BoardState {
+    /// Nothing runs and nothing is ready: the run is over.
+    fn is_over(&self) -> bool {
+        self.running == 0 && self.ready.is_empty()
+    }
+}
+
+/// Which limit set a running attempt's deadline, kept to word an abandonment.
+#[derive(Clone, Copy)]
+enum Limit {
+    Control(Duration),
+    Default,
+    Run,
 }
 
 /// What a runner does next.
@@ -430,6 +451,7 @@ impl Board {
                 deadlines,
             }),
             changed: Notify::new(),
+            over: Notify::new(),
             executor,
             observer,
             run_deadline,
@@ -464,56 +486,82 @@ impl Board {
     /// Records how control `i` ended. False when the engine had already abandoned it: its runner
     /// was replaced and must stop.
     fn end(&self, i: usize, outcome: ControlOutcome) -> bool {
-        {
+        let (readied, over) = {
             let mut state = self.state.lock();
             // Gone once the run has ended without this runner.
             let Some(slot) = state.results.get_mut(i) else {
                 return false;
             };
             if slot.is_some() {
+                // Abandoned: the replacement runner goes on, this one stops.
+                state.deadlines[i] = None;
                 return false;
             }
             self.observer.finished(i, &self.jobs[i].id, &outcome);
             *slot = Some(outcome);
             state.deadlines[i] = None;
             state.running -= 1;
-            self.release(i, &mut state);
-        }
-        self.changed.notify_waiters();
+            let readied = self.release(i, &mut state);
+            (readied, state.is_over())
+        };
+        self.tell(readied, over);
         true
     }
 
-    /// Notes the deadline of control `i`'s current attempt and which limit set it; `None` while
-    /// it waits to try again.
-    fn watch(&self, i: usize, attempt: Option<(Instant, &DeadlineSource<'_>)>) {
-        let Some((deadline, source)) = attempt else {
-            if let Some(slot) = self.state.lock().deadlines.get_mut(i) {
-                *slot = None;
-            }
-            return;
-        };
-        let limit = match source {
-            DeadlineSource::Control(t) => format!(
-                "the control's timeout of {}",
-                crate::report::human_duration(*t)
-            ),
-            DeadlineSource::Default => "the default observation timeout".to_owned(),
-            DeadlineSource::Run(run) => run.reason().replace(" ran out", ""),
-        };
-        if let Some(slot) = self.state.lock().deadlines.get_mut(i) {
-            *slot = Some((deadline, limit));
+    /// Wakes idle runners when there is new work or none will come, and the waiting task when
+    /// the run is over.
+    fn tell(&self, readied: bool, over: bool) {
+        if readied || over {
+            self.changed.notify_waiters();
         }
+        if over {
+            self.over.notify_waiters();
+        }
+    }
+
+    /// Notes the deadline of control `i`'s current attempt and which limit set it; `None` while
+    /// it waits to try again. False when the engine has abandoned the control: it must not try
+    /// again.
+    fn watch(&self, i: usize, attempt: Option<(Instant, &DeadlineSource<'_>)>) -> bool {
+        let mut state = self.state.lock();
+        if state.results.get(i).is_none_or(Option::is_some) {
+            return false;
+        }
+        state.deadlines[i] = attempt.map(|(deadline, source)| {
+            let limit = match source {
+                DeadlineSource::Control(t) => Limit::Control(*t),
+                DeadlineSource::Default => Limit::Default,
+                DeadlineSource::Run(_) => Limit::Run,
+            };
+            (deadline, limit)
+        });
+        true
     }
 
     /// Ends, as timed out, every running control whose plugin is more than [`ABANDON_AFTER`] past
     /// its deadline, and returns how many: each one's runner is stuck and needs a replacement.
     fn abandon_overdue(&self, now: Instant) -> usize {
         let mut abandoned = 0;
-        {
+        let mut readied = false;
+        let over = {
             let mut state = self.state.lock();
             for i in 0..self.jobs.len() {
-                let overdue = match &state.deadlines[i] {
-                    Some((deadline, limit)) if now >= *deadline + ABANDON_AFTER => limit.clone(),
+                if state.results[i].is_some() {
+                    state.deadlines[i] = None;
+                    continue;
+                }
+                let overdue = match state.deadlines[i] {
+                    Some((deadline, limit)) if now >= deadline + ABANDON_AFTER => match limit {
+                        Limit::Control(t) => format!(
+                            "the control's timeout of {}",
+                            crate::report::human_duration(t)
+                        ),
+                        Limit::Default => "the default observation timeout".to_owned(),
+                        Limit::Run => match &self.run_deadline {
+                            Some(run) => run.reason().replace(" ran out", ""),
+                            None => "the run's timeout".to_owned(),
+                        },
+                    },
                     _ => continue,
                 };
                 let outcome = ControlOutcome {
@@ -532,12 +580,13 @@ impl Board {
                 state.results[i] = Some(outcome);
                 state.deadlines[i] = None;
                 state.running -= 1;
-                self.release(i, &mut state);
+                readied |= self.release(i, &mut state);
                 abandoned += 1;
             }
-        }
+            state.is_over()
+        };
         if abandoned > 0 {
-            self.changed.notify_waiters();
+            self.tell(readied, over);
         }
         abandoned
     }
@@ -545,26 +594,27 @@ impl Board {
     /// Completes once no control runs and none is ready: the run is over.
     async fn settled(&self) {
         loop {
-            let notified = self.changed.notified();
+            let notified = self.over.notified();
             let mut notified = std::pin::pin!(notified);
             notified.as_mut().enable();
-            {
-                let state = self.state.lock();
-                if state.running == 0 && state.ready.is_empty() {
-                    return;
-                }
+            if self.state.lock().is_over() {
+                return;
             }
             notified.await;
         }
     }
 
-    fn release(&self, i: usize, state: &mut BoardState) {
+    /// Marks control `i`'s dependents one dependency closer to ready; true when one became so.
+    fn release(&self, i: usize, state: &mut BoardState) -> bool {
+        let mut readied = false;
         for &d in &self.dependents[i] {
             state.waiting[d] -= 1;
             if state.waiting[d] == 0 {
                 state.ready.push_back(d);
+                readied = true;
             }
         }
+        readied
     }
 
     /// The results; when the run was not cut short, controls left in a dependency cycle (the
@@ -598,7 +648,7 @@ async fn runner(board: Arc<Board>) {
             match board.next(&mut board.state.lock()) {
                 Next::Run(i) => break i,
                 Next::Done => {
-                    board.changed.notify_waiters();
+                    board.tell(false, true);
                     return;
                 }
                 Next::Wait => {}
@@ -695,7 +745,9 @@ async fn run_control(
         {
             (deadline, source) = (run.at, DeadlineSource::Run(run));
         }
-        watch(Some((deadline, &source)));
+        if !watch(Some((deadline, &source))) {
+            return ControlOutcome::unfinished("abandoned by the engine");
+        }
         let runs = job
             .observations
             .iter()
@@ -709,7 +761,9 @@ async fn run_control(
         {
             let wait = job.retry.delay_before(attempts);
             tracing::info!(control = %job.id, attempt = attempts, ?wait, "retrying control after a transient error");
-            watch(None);
+            if !watch(None) {
+                return ControlOutcome::unfinished("abandoned by the engine");
+            }
             tokio::time::sleep(wait).await;
             continue;
         }
@@ -733,10 +787,12 @@ async fn run_observation(
     in_flight: &Semaphore,
 ) -> (ObservationOutcome, bool) {
     let started = Instant::now();
-    let result = {
+    let result = match tokio::time::timeout_at(deadline.into(), in_flight.acquire()).await {
         // The semaphore is never closed, so acquiring only waits.
-        let _permit = in_flight.acquire().await;
-        executor.observe(&job.plugin, &job.config, deadline).await
+        Ok(_permit) => executor.observe(&job.plugin, &job.config, deadline).await,
+        Err(_) => Err(reglet_domain::PluginError::timeout(
+            "the deadline passed while the observation waited for one of the run's slots for observations in flight",
+        )),
     };
     let mut outcome = ObservationOutcome {
         plugin: job.plugin.clone(),

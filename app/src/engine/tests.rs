@@ -56,6 +56,9 @@ impl PluginExecutor for Slow {
         if let Some(ms) = config.get("stuck_ms").and_then(|v| v.as_u64()) {
             // A host call stuck in the kernel: the thread blocks, whatever the deadline.
             std::thread::sleep(Duration::from_millis(ms));
+            if config.get("then_time_out").is_some() {
+                return Err(PluginError::timeout("observe() ran past its deadline"));
+            }
             return self.0.observe(name, config, deadline).await;
         }
         if let Some(ms) = config.get("sleep_ms").and_then(|v| v.as_u64()) {
@@ -612,4 +615,40 @@ async fn a_control_stuck_in_a_host_call_is_abandoned_after_its_deadline() {
         events.contains(&"end 0 stuck error".to_owned()),
         "{events:?}"
     );
+}
+
+/// An abandoned control whose thread comes back with a transient error is not tried again, and
+/// its end is told once: a retry would re-arm its deadline and be abandoned a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_control_is_never_retried() {
+    let mut mock = MockPluginExecutor::new();
+    answering(&mut mock);
+    let mut stuck = control(
+        "stuck",
+        &[],
+        json!({"stuck_ms": 1500, "then_time_out": true}),
+    );
+    stuck.timeout = Some(Duration::from_millis(100));
+    stuck.retry = RetryPolicy {
+        retries: 3,
+        delay: Duration::from_millis(10),
+        ..RetryPolicy::default()
+    };
+    let events = Arc::new(Events::default());
+    let outcome = run_observed(
+        Arc::new(Slow(mock)),
+        vec![stuck, control("other", &[], json!({"sleep_ms": 2500}))],
+        &EngineOptions {
+            parallelism: 2,
+            ..options()
+        },
+        std::future::pending(),
+        events.clone(),
+    )
+    .await;
+    assert_eq!(statuses(&outcome), ["error", "pass"]);
+    assert!(outcome.controls[0].message.contains("stopped waiting"));
+    let events = events.0.lock().unwrap().clone();
+    let ends = events.iter().filter(|e| e.starts_with("end 0 ")).count();
+    assert_eq!(ends, 1, "{events:?}");
 }
