@@ -307,11 +307,21 @@ struct RunDeadline {
 }
 
 impl RunDeadline {
-    fn reason(&self) -> String {
+    /// "the run's timeout of 2m".
+    fn limit(&self) -> String {
         format!(
-            "the run's timeout of {} ran out",
+            "the run's timeout of {}",
             crate::report::human_duration(self.timeout)
         )
+    }
+
+    fn reason(&self) -> String {
+        format!("{} ran out", self.limit())
+    }
+
+    /// The deadline has passed.
+    fn passed(&self) -> bool {
+        Instant::now() >= self.at
     }
 }
 
@@ -346,17 +356,32 @@ fn watchdog_ticks() -> tokio::sync::mpsc::Receiver<()> {
 
 /// Told the deadline of each attempt of a control (and which limit set it), `None` while the
 /// control waits to try again; answers false when the control was abandoned and must stop.
-type WatchAttempt<'a> = dyn Fn(Option<(Instant, &DeadlineSource<'_>)>) -> bool + Sync + 'a;
+type WatchAttempt<'a> = dyn Fn(Option<(Instant, DeadlineSource)>) -> bool + Sync + 'a;
 
 /// Which limit set an observation's deadline, so a timeout can say which one ran out.
 #[derive(Clone, Copy)]
-enum DeadlineSource<'a> {
+enum DeadlineSource {
     /// The control's `timeout`.
     Control(Duration),
     /// The engine's default observation timeout.
     Default,
     /// The run's own timeout.
-    Run(&'a RunDeadline),
+    Run,
+}
+
+impl DeadlineSource {
+    /// The limit in words, e.g. "the control's timeout of 30s".
+    fn limit(self, run: Option<&RunDeadline>) -> String {
+        match (self, run) {
+            (DeadlineSource::Control(t), _) => format!(
+                "the control's timeout of {}",
+                crate::report::human_duration(t)
+            ),
+            (DeadlineSource::Run, Some(run)) => run.limit(),
+            (DeadlineSource::Run, None) => "the run's timeout".to_owned(),
+            (DeadlineSource::Default, _) => "the default observation timeout".to_owned(),
+        }
+    }
 }
 
 /// The DAG of a run and everything its runners share.
@@ -389,7 +414,7 @@ struct BoardState {
     running: usize,
     /// For each running control, the deadline of its current attempt's observations and the
     /// limit that set it.
-    deadlines: Vec<Option<(Instant, Limit)>>,
+    deadlines: Vec<Option<(Instant, DeadlineSource)>>,
 }
 
 impl BoardState {
@@ -397,14 +422,6 @@ impl BoardState {
     fn is_over(&self) -> bool {
         self.running == 0 && self.ready.is_empty()
     }
-}
-
-/// Which limit set a running attempt's deadline, kept to word an abandonment.
-#[derive(Clone, Copy)]
-enum Limit {
-    Control(Duration),
-    Default,
-    Run,
 }
 
 /// What a runner does next.
@@ -522,19 +539,12 @@ impl Board {
     /// Notes the deadline of control `i`'s current attempt and which limit set it; `None` while
     /// it waits to try again. False when the engine has abandoned the control: it must not try
     /// again.
-    fn watch(&self, i: usize, attempt: Option<(Instant, &DeadlineSource<'_>)>) -> bool {
+    fn watch(&self, i: usize, attempt: Option<(Instant, DeadlineSource)>) -> bool {
         let mut state = self.state.lock();
         if state.results.get(i).is_none_or(Option::is_some) {
             return false;
         }
-        state.deadlines[i] = attempt.map(|(deadline, source)| {
-            let limit = match source {
-                DeadlineSource::Control(t) => Limit::Control(*t),
-                DeadlineSource::Default => Limit::Default,
-                DeadlineSource::Run(_) => Limit::Run,
-            };
-            (deadline, limit)
-        });
+        state.deadlines[i] = attempt;
         true
     }
 
@@ -551,17 +561,9 @@ impl Board {
                     continue;
                 }
                 let overdue = match state.deadlines[i] {
-                    Some((deadline, limit)) if now >= deadline + ABANDON_AFTER => match limit {
-                        Limit::Control(t) => format!(
-                            "the control's timeout of {}",
-                            crate::report::human_duration(t)
-                        ),
-                        Limit::Default => "the default observation timeout".to_owned(),
-                        Limit::Run => match &self.run_deadline {
-                            Some(run) => run.reason().replace(" ran out", ""),
-                            None => "the run's timeout".to_owned(),
-                        },
-                    },
+                    Some((deadline, source)) if now >= deadline + ABANDON_AFTER => {
+                        source.limit(self.run_deadline.as_deref())
+                    }
                     _ => continue,
                 };
                 let outcome = ControlOutcome {
@@ -655,7 +657,7 @@ async fn runner(board: Arc<Board>) {
             }
             notified.await;
         };
-        let watch = |attempt: Option<(Instant, &DeadlineSource<'_>)>| board.watch(i, attempt);
+        let watch = |attempt: Option<(Instant, DeadlineSource)>| board.watch(i, attempt);
         let control = run_control(
             &*board.executor,
             &board.jobs[i],
@@ -743,15 +745,15 @@ async fn run_control(
         if let Some(run) = run_deadline
             && run.at <= deadline
         {
-            (deadline, source) = (run.at, DeadlineSource::Run(run));
+            (deadline, source) = (run.at, DeadlineSource::Run);
         }
-        if !watch(Some((deadline, &source))) {
+        if !watch(Some((deadline, source))) {
             return ControlOutcome::unfinished("abandoned by the engine");
         }
         let runs = job
             .observations
             .iter()
-            .map(|o| run_observation(executor, o, deadline, source, in_flight));
+            .map(|o| run_observation(executor, o, deadline, source, run_deadline, in_flight));
         let (observations, transient): (Vec<_>, Vec<_>) =
             futures::future::join_all(runs).await.into_iter().unzip();
         let status = ControlStatus::aggregate(observations.iter().map(|o| o.status));
@@ -783,7 +785,8 @@ async fn run_observation(
     executor: &dyn PluginExecutor,
     job: &ObservationJob,
     deadline: Instant,
-    source: DeadlineSource<'_>,
+    source: DeadlineSource,
+    run_deadline: Option<&RunDeadline>,
     in_flight: &Semaphore,
 ) -> (ObservationOutcome, bool) {
     let started = Instant::now();
@@ -805,20 +808,26 @@ async fn run_observation(
     let transient = match result {
         Err(e) => {
             let timed_out = e.code() == PluginErrorCode::Timeout;
-            outcome.error = Some(match (timed_out, source) {
-                (true, DeadlineSource::Control(t)) => format!(
-                    "timeout: the control's timeout of {} ran out ({})",
-                    crate::report::human_duration(t),
-                    e.message()
-                ),
-                (true, DeadlineSource::Run(run)) if Instant::now() >= run.at => {
-                    run.cut.store(true, Ordering::Relaxed);
-                    format!("timeout: {} ({})", run.reason(), e.message())
+            // The run's deadline set this one and has passed.
+            let run_out = match (source, run_deadline) {
+                (DeadlineSource::Run, Some(run)) if run.passed() => Some(run),
+                _ => None,
+            };
+            outcome.error = Some(match (timed_out, source, run_out) {
+                (true, DeadlineSource::Control(_), _) | (true, _, Some(_)) => {
+                    if let Some(run) = run_out {
+                        run.cut.store(true, Ordering::Relaxed);
+                    }
+                    format!(
+                        "timeout: {} ran out ({})",
+                        source.limit(run_deadline),
+                        e.message()
+                    )
                 }
                 _ => format!("{}: {}", e.code(), e.message()),
             });
             // A retry after the run's deadline could only time out again.
-            timed_out && !matches!(source, DeadlineSource::Run(run) if Instant::now() >= run.at)
+            timed_out && run_out.is_none()
         }
         Ok(evidence) => {
             let transient = evidence_view::is_transient(&evidence);

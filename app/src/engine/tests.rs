@@ -540,31 +540,38 @@ impl RunObserver for Events {
     }
 }
 
-#[tokio::test]
-async fn the_observer_is_told_each_start_and_end_in_order() {
+/// Runs `jobs` on the answering mock with `parallelism`, recording what the observer is told.
+async fn run_watched(jobs: Vec<ControlJob>, parallelism: usize) -> (RunOutcome, Vec<String>) {
     let mut mock = MockPluginExecutor::new();
     answering(&mut mock);
-    let jobs = vec![
-        control("b", &["a"], json!({})),
-        control("a", &[], json!({"result": "fail"})),
-        control("c", &[], json!({})),
-    ];
     let events = Arc::new(Events::default());
     let outcome = run_observed(
         Arc::new(Slow(mock)),
         jobs,
         &EngineOptions {
-            parallelism: 1,
+            parallelism,
             ..options()
         },
         std::future::pending(),
         events.clone(),
     )
     .await;
+    let told = events.0.lock().unwrap().clone();
+    (outcome, told)
+}
+
+#[tokio::test]
+async fn the_observer_is_told_each_start_and_end_in_order() {
+    let jobs = vec![
+        control("b", &["a"], json!({})),
+        control("a", &[], json!({"result": "fail"})),
+        control("c", &[], json!({})),
+    ];
+    let (outcome, events) = run_watched(jobs, 1).await;
     assert_eq!(statuses(&outcome), ["skipped", "fail", "pass"]);
     // One at a time: each control starts, then ends; the skipped one ends without starting.
     assert_eq!(
-        *events.0.lock().unwrap(),
+        events,
         [
             "start 1 a",
             "end 1 a fail",
@@ -581,8 +588,6 @@ async fn the_observer_is_told_each_start_and_end_in_order() {
 /// runner; had it waited, the stuck control would have passed when its thread came back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_control_stuck_in_a_host_call_is_abandoned_after_its_deadline() {
-    let mut mock = MockPluginExecutor::new();
-    answering(&mut mock);
     let mut stuck = control("stuck", &[], json!({"stuck_ms": 4000}));
     stuck.timeout = Some(Duration::from_millis(100));
     let jobs = vec![
@@ -590,18 +595,7 @@ async fn a_control_stuck_in_a_host_call_is_abandoned_after_its_deadline() {
         control("after", &[], json!({})),
         control("later", &["after"], json!({})),
     ];
-    let events = Arc::new(Events::default());
-    let outcome = run_observed(
-        Arc::new(Slow(mock)),
-        jobs,
-        &EngineOptions {
-            parallelism: 1,
-            ..options()
-        },
-        std::future::pending(),
-        events.clone(),
-    )
-    .await;
+    let (outcome, events) = run_watched(jobs, 1).await;
     assert_eq!(statuses(&outcome), ["error", "pass", "pass"]);
     assert!(outcome.stopped.is_none(), "the run itself finished");
     let message = &outcome.controls[0].message;
@@ -610,7 +604,6 @@ async fn a_control_stuck_in_a_host_call_is_abandoned_after_its_deadline() {
             && message.contains("stopped waiting"),
         "{message}"
     );
-    let events = events.0.lock().unwrap().clone();
     assert!(
         events.contains(&"end 0 stuck error".to_owned()),
         "{events:?}"
@@ -621,8 +614,6 @@ async fn a_control_stuck_in_a_host_call_is_abandoned_after_its_deadline() {
 /// its end is told once: a retry would re-arm its deadline and be abandoned a second time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_control_is_never_retried() {
-    let mut mock = MockPluginExecutor::new();
-    answering(&mut mock);
     let mut stuck = control(
         "stuck",
         &[],
@@ -634,21 +625,13 @@ async fn an_abandoned_control_is_never_retried() {
         delay: Duration::from_millis(10),
         ..RetryPolicy::default()
     };
-    let events = Arc::new(Events::default());
-    let outcome = run_observed(
-        Arc::new(Slow(mock)),
+    let (outcome, events) = run_watched(
         vec![stuck, control("other", &[], json!({"sleep_ms": 2500}))],
-        &EngineOptions {
-            parallelism: 2,
-            ..options()
-        },
-        std::future::pending(),
-        events.clone(),
+        2,
     )
     .await;
     assert_eq!(statuses(&outcome), ["error", "pass"]);
     assert!(outcome.controls[0].message.contains("stopped waiting"));
-    let events = events.0.lock().unwrap().clone();
     let ends = events.iter().filter(|e| e.starts_with("end 0 ")).count();
     assert_eq!(ends, 1, "{events:?}");
 }

@@ -89,12 +89,16 @@ pub(crate) fn vet(grants: &GrantSet, ask: &Ask<'_>) -> Result<Vetted, Rejection>
         return Err(not_granted(grants, command, &program, args));
     }
     if !(grants.names_command(command, args) || grants.names_command(&program, args)) {
-        if let Some(why) = beyond_a_glob(command, &program) {
+        // The file the program is, links resolved; both checks below judge this one resolution.
+        let resolved = std::fs::canonicalize(&program)
+            .ok()
+            .and_then(|p| p.to_str().map(str::to_owned));
+        if let Some(why) = beyond_a_glob(command, &program, resolved.as_deref()) {
             return Err(refused(format!(
                 "permission denied: {why}, so it needs a grant that names it and allows these arguments (exec:{program}:ARGUMENTS); a wildcard is not enough"
             )));
         }
-        if let Err(why) = root_controlled(&program) {
+        if let Err(why) = root_controlled(&program, resolved.as_deref()) {
             return Err(refused(format!(
                 "permission denied: {program} is reached only by a wildcard and {why}, so someone other than root could put another program under its name; grant it by name (exec:{program})"
             )));
@@ -138,13 +142,10 @@ pub(crate) fn resolve_program(command: &str) -> Option<String> {
 /// Why a program only a glob allows may not run, or `None` when it is on the allowlist. The name
 /// the plugin used, the resolved path's name and the name of the file it links to must all be on
 /// the list, so a link named `id` to bash is bash.
-fn beyond_a_glob(command: &str, program: &str) -> Option<String> {
+fn beyond_a_glob(command: &str, program: &str, resolved: Option<&str>) -> Option<String> {
     let file_name = |path: &str| path.rsplit('/').next().unwrap_or_default().to_owned();
     let own = file_name(program);
-    let target = std::fs::canonicalize(program)
-        .ok()
-        .and_then(|p| p.to_str().map(file_name))
-        .unwrap_or_else(|| own.clone());
+    let target = resolved.map_or_else(|| own.clone(), file_name);
     let names = [file_name(command), own.clone(), target.clone()];
     if names.iter().all(|n| runs_no_other_program(n)) {
         return None;
@@ -168,12 +169,10 @@ fn beyond_a_glob(command: &str, program: &str) -> Option<String> {
 /// every link on the way (as written and resolved) are owned by root, and no file or directory
 /// there is writable by group or others. Otherwise a swap between this check and the exec could
 /// run another file under an allowlisted name.
-fn root_controlled(program: &str) -> Result<(), String> {
+fn root_controlled(program: &str, resolved: Option<&str>) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
-    let resolved = std::fs::canonicalize(program)
-        .map_err(|e| format!("{program} cannot be resolved ({e})"))?;
-    let resolved = resolved.to_str().unwrap_or_default().to_owned();
-    for path in [program, resolved.as_str()] {
+    let resolved = resolved.ok_or_else(|| format!("{program} cannot be resolved"))?;
+    for path in [program, resolved] {
         let mut prefix = String::new();
         let parts = std::iter::once("").chain(path.split('/').filter(|c| !c.is_empty()));
         for part in parts {
