@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reglet::engine::{ControlOutcome, ExpectationResult, ObservationOutcome, RunOutcome};
 use reglet::profile::LoadedProfile;
-use reglet::report::{self, Format};
+use reglet::report::{self, Format, Report};
 use reglet_domain::{
     ControlStatus, ErrorDetail, ErrorType, Evidence, ExpectationOutcome, ObservationStatus,
     PluginName, Timestamp,
@@ -163,20 +163,21 @@ fn outcome(stopped: Option<&str>) -> RunOutcome {
 }
 
 /// The redacted document with its volatile fields (the temporary paths, the version) fixed.
-fn document(stopped: Option<&str>) -> Value {
+fn document(stopped: Option<&str>) -> Report {
     let profile = profile();
     let redactor = Redaction::new(RedactionConfig::default()).unwrap();
     let started: Timestamp = "2026-01-02T03:04:05Z".parse().unwrap();
-    let mut doc = report::build(&profile, &outcome(stopped), started, &redactor);
-    doc["reglet_version"] = json!("[VERSION]");
-    doc["profile"]["path"] = json!("profiles/web.yaml");
-    for c in doc["controls"].as_array_mut().unwrap() {
-        c["location"]["file"] = json!("profiles/web.yaml");
+    let mut report = report::build(&profile, &outcome(stopped), started, &redactor);
+    let run = report.run_mut().expect("the fixed run redacts");
+    run.reglet_version = "[VERSION]".into();
+    run.profile.path = "profiles/web.yaml".into();
+    for c in &mut run.controls {
+        c.location.file = "profiles/web.yaml".into();
     }
-    doc
+    report
 }
 
-fn render(doc: &Value, format: Format) -> String {
+fn render(doc: &Report, format: Format) -> String {
     report::render(doc, format, false)
 }
 
@@ -212,13 +213,13 @@ fn snapshots_of_every_format() {
 fn the_json_report_matches_its_published_schema() {
     let validator = validator(&manifest("../docs/report-schema.json"));
     for stopped in [None, Some("interrupted by SIGINT")] {
-        assert_valid(&validator, &document(stopped));
+        assert_valid(&validator, &document(stopped).to_value());
     }
     // The schema has teeth: a wrong status or a missing summary is refused.
-    let mut bad = document(None);
+    let mut bad = document(None).to_value();
     bad["controls"][0]["status"] = json!("passed");
     assert!(!validator.is_valid(&bad));
-    let mut bad = document(None);
+    let mut bad = document(None).to_value();
     bad.as_object_mut().unwrap().remove("summary");
     assert!(!validator.is_valid(&bad));
 }
@@ -247,7 +248,7 @@ fn yaml_is_the_same_document() {
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(back(&docs[0]), doc);
+    assert_eq!(back(&docs[0]), doc.to_value());
 }
 
 #[test]
@@ -301,7 +302,7 @@ fn sarif_is_valid_and_fit_for_github_code_scanning() {
 
 #[test]
 fn sarif_fingerprints_are_stable_across_runs() {
-    let fingerprints = |doc: &Value| -> Vec<Value> {
+    let fingerprints = |doc: &Report| -> Vec<Value> {
         let sarif: Value = serde_json::from_str(&render(doc, Format::Sarif)).unwrap();
         sarif["runs"][0]["results"]
             .as_array()
@@ -312,9 +313,10 @@ fn sarif_fingerprints_are_stable_across_runs() {
     };
     let first = document(None);
     let mut second = document(Some("interrupted by SIGINT"));
-    second["started_at"] = json!(1_900_000_000);
-    second["duration_ms"] = json!(99);
-    second["controls"][1]["location"]["line"] = json!(99);
+    let run = second.run_mut().unwrap();
+    run.started_at = 1_900_000_000;
+    run.duration_ms = 99;
+    run.controls[1].location.line = 99;
     let a = fingerprints(&first);
     assert_eq!(a, fingerprints(&second));
     let mut distinct: Vec<String> = a.iter().map(Value::to_string).collect();
@@ -457,7 +459,7 @@ fn html_escapes_hostile_evidence_and_shows_every_control() {
 #[test]
 fn a_partial_run_says_so_in_every_format() {
     let doc = document(Some("the run's timeout of 1s ran out"));
-    assert_eq!(doc["partial"], true);
+    assert!(doc.run().unwrap().partial);
     let json: Value = serde_json::from_str(&render(&doc, Format::Json)).unwrap();
     assert_eq!(json["partial"], true);
     assert!(render(&doc, Format::Yaml).contains("\npartial: true\n"));
@@ -477,4 +479,96 @@ fn a_partial_run_says_so_in_every_format() {
     );
     assert!(render(&doc, Format::Html).contains("PARTIAL: the run ended early"));
     assert!(render(&doc, Format::Table).contains("PARTIAL: the run ended early"));
+}
+
+/// A secret written into every text the report copies (profile, control fields, messages,
+/// configs, evidence, expectation texts) appears in no format.
+#[test]
+fn a_registered_secret_appears_in_no_format() {
+    const SECRET: &str = "Zq8-hunter2-secret-value";
+    let text = PROFILE
+        .replace("a fixture", SECRET)
+        .replace("sshd config exists", &format!("sshd {SECRET}"))
+        .replace("sec-team", SECRET)
+        .replace("[ssh]", &format!("[ssh, {SECRET}]"))
+        .replace("/etc/hosts", &format!("/etc/{SECRET}"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{SECRET}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    let profile = LoadedProfile::load(&path).unwrap_or_else(|d| panic!("{:?}", d.errors()));
+    let mut run = outcome(Some(SECRET));
+    for c in &mut run.controls {
+        c.message.push_str(SECRET);
+        for o in &mut c.observations {
+            o.error = Some(format!("failed near {SECRET}"));
+            for e in &mut o.expectations {
+                e.expression.push_str(SECRET);
+                e.message = Some(SECRET.into());
+            }
+            if let Some(evidence) = &mut o.evidence {
+                evidence.message = Some(SECRET.into());
+                if let Some(data) = &mut evidence.data {
+                    data.insert("leak".into(), json!([{SECRET: SECRET}]));
+                }
+            }
+        }
+    }
+    let redactor = Redaction::new(RedactionConfig::default()).unwrap();
+    redactor.register_secrets(&[SECRET]).unwrap();
+    let started: Timestamp = "2026-01-02T03:04:05Z".parse().unwrap();
+    let report = report::build(&profile, &run, started, &redactor);
+    assert!(report.run().is_some());
+    for format in [
+        Format::Json,
+        Format::Yaml,
+        Format::Junit,
+        Format::Sarif,
+        Format::Html,
+        Format::Table,
+    ] {
+        let out = render(&report, format);
+        assert!(!out.contains("hunter2"), "{format:?}:\n{out}");
+    }
+}
+
+/// Evidence the redactor cannot walk (nested past its limit) is never shown: the report keeps
+/// only its counts, in every format.
+#[test]
+fn a_report_that_cannot_be_redacted_keeps_only_the_summary() {
+    let mut run = outcome(None);
+    let mut deep = json!("PermitRootLogin");
+    for _ in 0..400 {
+        deep = json!([deep]);
+    }
+    run.controls[0].observations[0]
+        .evidence
+        .as_mut()
+        .unwrap()
+        .data
+        .as_mut()
+        .unwrap()
+        .insert("deep".into(), deep);
+    let redactor = Redaction::new(RedactionConfig::default()).unwrap();
+    let started: Timestamp = "2026-01-02T03:04:05Z".parse().unwrap();
+    let report = report::build(&profile(), &run, started, &redactor);
+    assert!(report.run().is_none());
+    assert_eq!(report.summary().total_controls, 4);
+    let json: Value = serde_json::from_str(&render(&report, Format::Json)).unwrap();
+    let keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["schema_version", "error", "summary"]);
+    for format in [
+        Format::Yaml,
+        Format::Junit,
+        Format::Sarif,
+        Format::Html,
+        Format::Table,
+    ] {
+        let out = render(&report, format);
+        assert!(!out.contains("PermitRootLogin"), "{format:?}:\n{out}");
+    }
 }

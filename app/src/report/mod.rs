@@ -1,11 +1,11 @@
 //! Reports: the outcome of a run, for people (table, HTML) and for tools (JSON, YAML, JUnit,
 //! SARIF).
 //!
-//! The report is built once as a JSON document, passed whole through the redactor (so the echoed
-//! configs, the evidence, the messages and the expectation texts are all redacted the same way),
-//! and then every format is rendered from that redacted document: no renderer sees the run itself,
-//! so none can leak what the redactor hid.
+//! The report is built once as a typed document whose every text, echoed config and evidence went
+//! through the redactor as it was copied in (`document`), and every format is rendered from that
+//! redacted document: no renderer sees the run itself, so none can leak what the redactor hid.
 
+mod document;
 mod html;
 mod json;
 mod junit;
@@ -17,22 +17,18 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use reglet_domain::Timestamp;
-use reglet_ports::Redactor;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+pub use document::{
+    ControlReport, ExpectationReport, LocationReport, ObservationReport, ProfileReport, Report,
+    RunReport, SCHEMA_VERSION, Summary, SummaryOnly, build,
+};
 pub use html::to_html;
 pub use json::to_json;
 pub use junit::to_junit;
 pub use sarif::to_sarif;
 pub use table::to_table;
 pub use yaml::to_yaml;
-
-use crate::engine::{self, RunOutcome, evidence_view};
-use crate::profile::LoadedProfile;
-
-/// The version of the JSON report's shape; bumped when a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// How the report is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -66,15 +62,16 @@ impl Format {
     }
 }
 
-/// Renders the redacted report document in `format`; `color` only affects the table.
-pub fn render(doc: &Value, format: Format, color: bool) -> String {
+/// Renders the redacted report in `format`; `color` only affects the table.
+pub fn render(report: &Report, format: Format, color: bool) -> String {
+    let doc = || report.to_value();
     match format {
-        Format::Table => to_table(doc, color),
-        Format::Json => to_json(doc),
-        Format::Yaml => to_yaml(doc),
-        Format::Junit => to_junit(doc),
-        Format::Sarif => to_sarif(doc),
-        Format::Html => to_html(doc),
+        Format::Json => to_json(report),
+        Format::Table => to_table(&doc(), color),
+        Format::Yaml => to_yaml(&doc()),
+        Format::Junit => to_junit(&doc()),
+        Format::Sarif => to_sarif(&doc()),
+        Format::Html => to_html(&doc()),
     }
 }
 
@@ -113,112 +110,6 @@ impl FromStr for ReportTarget {
             format,
             path: PathBuf::from(path),
         })
-    }
-}
-
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Builds the redacted report document of a run.
-pub fn build(
-    profile: &LoadedProfile,
-    outcome: &RunOutcome,
-    started: Timestamp,
-    redactor: &dyn Redactor,
-) -> Value {
-    let mut counts = [0usize; 4];
-    let mut observation_counts = [0usize; 4];
-    let controls: Vec<Value> = profile
-        .controls
-        .iter()
-        .zip(&outcome.controls)
-        .map(|(control, result)| {
-            counts[status_index(engine::control_status_str(result.status))] += 1;
-            let observations: Vec<Value> = result
-                .observations
-                .iter()
-                .zip(&control.observations)
-                .map(|(o, declared)| {
-                    observation_counts[status_index(engine::observation_status_str(o.status))] += 1;
-                    json!({
-                        "plugin": o.plugin.as_str(),
-                        "status": engine::observation_status_str(o.status),
-                        "config": declared.config.value(),
-                        "data": o.evidence.as_ref().and_then(evidence_view::data),
-                        "message": o.evidence.as_ref().and_then(evidence_view::message),
-                        "error": o.error,
-                        "expectations": o.expectations.iter().map(|e| json!({
-                            "expression": e.expression,
-                            "outcome": e.outcome,
-                            "message": e.message,
-                        })).collect::<Vec<_>>(),
-                        "duration_ms": ms(o.duration),
-                    })
-                })
-                .collect();
-            json!({
-                "id": control.id,
-                "name": control.name,
-                "description": control.description,
-                "severity": control.severity,
-                "owner": control.owner,
-                "tags": control.tags,
-                "status": engine::control_status_str(result.status),
-                "message": result.message,
-                "skip_reason": result.skip_reason,
-                "attempts": result.attempts,
-                "duration_ms": ms(result.duration),
-                "location": {
-                    "file": control.location.file.display().to_string(),
-                    "line": control.location.line,
-                },
-                "observations": observations,
-            })
-        })
-        .collect();
-    let mut doc = json!({
-        "schema_version": SCHEMA_VERSION,
-        "reglet_version": env!("CARGO_PKG_VERSION"),
-        "profile": {
-            "name": profile.metadata.name,
-            "version": profile.metadata.version,
-            "path": profile.path.display().to_string(),
-        },
-        "started_at": started.as_offset_date_time().unix_timestamp(),
-        "duration_ms": ms(outcome.duration),
-        "partial": outcome.stopped.is_some(),
-        "stopped_reason": outcome.stopped,
-        "summary": {
-            "total_controls": controls.len(),
-            "passed_controls": counts[0],
-            "failed_controls": counts[1],
-            "error_controls": counts[2],
-            "skipped_controls": counts[3],
-            "total_observations": observation_counts.iter().sum::<usize>(),
-            "passed_observations": observation_counts[0],
-            "failed_observations": observation_counts[1],
-            "error_observations": observation_counts[2],
-        },
-        "controls": controls,
-    });
-    if redactor.redact_json(&mut doc).is_err() {
-        // Nothing unredacted may leave: keep only the verdicts.
-        doc = json!({
-            "schema_version": SCHEMA_VERSION,
-            "error": "the report could not be redacted; only the summary is shown",
-            "summary": doc["summary"].clone(),
-        });
-    }
-    doc
-}
-
-fn status_index(status: &str) -> usize {
-    match status {
-        "pass" => 0,
-        "fail" => 1,
-        "error" => 2,
-        _ => 3,
     }
 }
 

@@ -89,7 +89,9 @@ pub fn to_sarif(doc: &Value) -> String {
             },
         }],
     });
-    super::to_json(&log)
+    let mut text = serde_json::to_string_pretty(&log).expect("JSON values serialise");
+    text.push('\n');
+    text
 }
 
 /// Up to `max` controls, failures and errors first and the most severe first, in profile order.
