@@ -23,6 +23,10 @@ use reglet_ports::{PluginExecutor, Redactor};
 use reglet_redaction::{Redaction, RedactionConfig};
 use reglet_runtime::{Runtime, RuntimeOptions};
 
+/// The `reglet` binary's allocator, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONTROLS: usize = 1000;
 
 fn profile(dir: &std::path::Path) -> std::path::PathBuf {

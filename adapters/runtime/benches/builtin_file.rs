@@ -20,6 +20,10 @@ use wasmtime::{
     PoolingAllocationConfig, Store,
 };
 
+/// The `reglet` binary's allocator, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn raw_floor(wasm: &[u8]) -> (Engine, wasmtime::InstancePre<()>) {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_core_instances(1000)
