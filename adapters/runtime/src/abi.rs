@@ -10,7 +10,6 @@ use wasmtime::{ExternType, FuncType, Module, ModuleExport, ValType};
 pub(crate) struct ExportHandles {
     pub(crate) memory: ModuleExport,
     pub(crate) allocate: ModuleExport,
-    pub(crate) deallocate: Option<ModuleExport>,
     pub(crate) initialize: Option<ModuleExport>,
     pub(crate) observe: ModuleExport,
 }
@@ -122,7 +121,8 @@ pub(crate) fn inspect(module: &Module, plugin: &str) -> Result<Exports, PluginEr
             }
         };
     let initialize = optional("_initialize", &[], &[])?;
-    let deallocate = optional("deallocate", &[I32, I32], &[])?;
+    // Never called (each instance serves one call), but a wrong signature is still refused.
+    optional("deallocate", &[I32, I32], &[])?;
     let handle = |name: &str| {
         module
             .get_export_index(name)
@@ -132,7 +132,6 @@ pub(crate) fn inspect(module: &Module, plugin: &str) -> Result<Exports, PluginEr
         handles: ExportHandles {
             memory: handle("memory"),
             allocate: handle("allocate"),
-            deallocate: deallocate.then(|| handle("deallocate")),
             initialize: initialize.then(|| handle("_initialize")),
             observe: handle(observe),
         },
@@ -214,7 +213,7 @@ mod tests {
     fn detects_generations() {
         let exports = inspect(&module(GEN1), "p").unwrap();
         assert_eq!(exports.generation, AbiGeneration::Gen1);
-        assert!(exports.handles.initialize.is_some() && exports.handles.deallocate.is_some());
+        assert!(exports.handles.initialize.is_some());
         let gen2 = GEN1
             .replace("\"describe\"", "\"_manifest\"")
             .replace("\"observe\"", "\"_observe\"");

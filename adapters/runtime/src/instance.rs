@@ -33,7 +33,6 @@ pub(crate) struct Instance {
     instance: wasmtime::Instance,
     memory: Memory,
     allocate: TypedFunc<u32, u32>,
-    deallocate: Option<TypedFunc<(u32, u32), ()>>,
 }
 
 fn remaining(deadline: Instant) -> Duration {
@@ -70,12 +69,6 @@ pub(crate) async fn instantiate(
         .and_then(wasmtime::Extern::into_memory)
         .ok_or_else(|| PluginError::execution(format!("plugin {name} lost its memory export")))?;
     let allocate = typed::<u32, u32>(&instance, &mut store, &handles.allocate, name)?;
-    let deallocate = match &handles.deallocate {
-        Some(handle) => Some(typed::<(u32, u32), ()>(
-            &instance, &mut store, handle, name,
-        )?),
-        None => None,
-    };
     store.data_mut().memory = Some(memory);
     store.data_mut().allocate = Some(allocate.clone());
     if let Some(handle) = &handles.initialize {
@@ -93,7 +86,6 @@ pub(crate) async fn instantiate(
         instance,
         memory,
         allocate,
-        deallocate,
     })
 }
 
@@ -149,13 +141,13 @@ impl Instance {
             export,
         )?
         .to_vec();
-        self.free(crate::guest_word::unpack(packed)).await;
         Ok(Some(bytes))
     }
 
     /// Writes `input` into guest memory through `allocate`, calls `export(ptr, len)` and decodes
-    /// the result with `decode`. Both buffers are handed back through `deallocate`, as the ABI
-    /// requires.
+    /// the result with `decode`. The buffers are not handed back through `deallocate`: every
+    /// instance serves one call and its whole memory is reset when it is dropped, so freeing would
+    /// only cost two more guest calls.
     pub(crate) async fn call_observe<T>(
         &mut self,
         plugin: &impl Blueprint,
@@ -199,27 +191,14 @@ impl Instance {
             .call_async(&mut self.store, (ptr, len))
             .await
             .map_err(|e| classify(e, name, &format!("{export}()"), budget))?;
-        // Decoded in place, before the buffers are handed back: no copy of the result.
-        let decoded = abi::read_result(
+        // Decoded in place: no copy of the result.
+        abi::read_result(
             self.memory.data(&self.store),
             packed,
             plugin.max_result_bytes(),
             name,
             export,
         )
-        .and_then(decode);
-        self.free(crate::guest_word::unpack(packed)).await;
-        self.free((ptr, len)).await;
-        decoded
-    }
-
-    /// Hands a buffer back to the guest. A failure here cannot affect the result already copied
-    /// out, and the instance is discarded anyway.
-    async fn free(&mut self, (ptr, len): (u32, u32)) {
-        if let Some(deallocate) = &self.deallocate
-            && ptr != 0
-        {
-            let _ = deallocate.call_async(&mut self.store, (ptr, len)).await;
-        }
+        .and_then(decode)
     }
 }
