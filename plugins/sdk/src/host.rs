@@ -332,21 +332,30 @@ pub trait Host {
 /// The host of a wasm instance: the `reglet_host` imports.
 pub struct WasmHost;
 
+/// The `error` of an answer, read without building the rest of the document.
+#[derive(Deserialize)]
+struct ErrorProbe {
+    #[serde(default)]
+    error: Option<Value>,
+}
+
 /// Decodes an answer; a document whose `error` is set becomes that error.
 fn decode<R: DeserializeOwned>(bytes: &[u8], errors_are_answers: bool) -> Result<R, Error> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        Error::new(
-            ErrorType::Internal,
-            format!("the host's answer is not JSON: {e}"),
-        )
-    })?;
-    if !errors_are_answers && let Some(error) = value.get("error").and_then(Error::from_json) {
+    if !errors_are_answers
+        && let Ok(ErrorProbe { error: Some(error) }) = serde_json::from_slice(bytes)
+        && let Some(error) = Error::from_json(&error)
+    {
         return Err(error);
     }
-    serde_json::from_value(value).map_err(|e| {
+    // Straight into the answer's type: a `Value` in between would double the work.
+    serde_json::from_slice(bytes).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "malformed",
+            _ => "not JSON",
+        };
         Error::new(
             ErrorType::Internal,
-            format!("the host's answer is malformed: {e}"),
+            format!("the host's answer is {what}: {e}"),
         )
     })
 }
@@ -484,5 +493,12 @@ mod tests {
         .unwrap();
         assert_eq!(tcp.error.unwrap().message, "refused");
         assert!(WasmHost.file_stat(&FileStatRequest::default()).is_err());
+        // An `error` of null is no error; a broken document and a wrong shape say which.
+        let stat: FileStat = decode(br#"{"exists":false,"error":null}"#, false).unwrap();
+        assert!(!stat.exists);
+        let broken = decode::<FileStat>(b"{\"exists\":", false).unwrap_err();
+        assert!(broken.message.contains("not JSON"), "{}", broken.message);
+        let wrong = decode::<FileStat>(br#"{"exists":"yes"}"#, false).unwrap_err();
+        assert!(wrong.message.contains("malformed"), "{}", wrong.message);
     }
 }

@@ -25,19 +25,52 @@ pub fn rfc3339(secs: u64, nanos: u32) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let mut out = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    );
+    // Written digit by digit: every observation stamps three times, and `format!` is a large
+    // share of a small plugin's work.
+    let mut out = String::with_capacity(30);
+    if (0..10_000).contains(&year) {
+        push_digits(&mut out, year as u64, 4);
+    } else {
+        out.push_str(&format!("{year:04}"));
+    }
+    for (sep, value) in [
+        ('-', month as u64),
+        ('-', day as u64),
+        ('T', rem / 3600),
+        (':', rem / 60 % 60),
+        (':', rem % 60),
+    ] {
+        out.push(sep);
+        push_digits(&mut out, value, 2);
+    }
     if nanos > 0 {
-        let frac = format!("{nanos:09}");
         out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
+        let mut frac = nanos;
+        let mut width = 9;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        push_digits(&mut out, u64::from(frac), width);
     }
     out.push('Z');
     out
+}
+
+/// Appends `value` in decimal, zero-padded to `width` digits (at most 20).
+fn push_digits(out: &mut String, value: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let (mut v, mut i) = (value, buf.len());
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let start = i.min(buf.len() - width.min(buf.len()));
+    out.push_str(std::str::from_utf8(&buf[start..]).expect("ASCII digits"));
 }
 
 /// Days since the epoch of a proleptic Gregorian date (Howard Hinnant's days-from-civil).
@@ -136,6 +169,10 @@ mod tests {
             (951_782_400, 0, "2000-02-29T00:00:00Z"),
             (1_768_036_502, 500_000_000, "2026-01-10T09:15:02.5Z"),
             (4_102_444_799, 123_456_789, "2099-12-31T23:59:59.123456789Z"),
+            (1, 1, "1970-01-01T00:00:01.000000001Z"),
+            (59, 120, "1970-01-01T00:00:59.00000012Z"),
+            (253_402_300_799, 0, "9999-12-31T23:59:59Z"),
+            (253_402_300_800, 0, "10000-01-01T00:00:00Z"),
         ] {
             assert_eq!(rfc3339(secs, nanos), want);
         }
