@@ -572,3 +572,32 @@ fn a_report_that_cannot_be_redacted_keeps_only_the_summary() {
         assert!(!out.contains("PermitRootLogin"), "{format:?}:\n{out}");
     }
 }
+
+/// `redaction.paths` rules read as the report spells its configs and evidence: `data.x`,
+/// `config.x`, a bare key, or a whole object.
+#[test]
+fn path_rules_hide_what_the_report_names() {
+    let render_with = |paths: &[&str]| {
+        let redactor = Redaction::new(RedactionConfig {
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+            ..RedactionConfig::default()
+        })
+        .unwrap();
+        let started: Timestamp = "2026-01-02T03:04:05Z".parse().unwrap();
+        let report = report::build(&profile(), &outcome(None), started, &redactor);
+        let json: Value = serde_json::from_str(&render(&report, Format::Json)).unwrap();
+        json["controls"][0]["observations"][0].clone()
+    };
+    let o = render_with(&["data.content", "config.path"]);
+    assert_eq!(o["data"]["content"], "[REDACTED]");
+    assert_eq!(o["config"]["path"], "[REDACTED]");
+    assert_eq!(o["data"]["path"], "/etc/ssh/sshd_config", "{o}");
+    let o = render_with(&["content"]);
+    assert_eq!(o["data"]["content"], "[REDACTED]");
+    let o = render_with(&["data"]);
+    // Every string and number of the object is masked; its keys stay.
+    for key in ["path", "size", "content"] {
+        assert_eq!(o["data"][key], "[REDACTED]", "data.{key}");
+    }
+    assert_eq!(o["config"]["path"], "/etc/ssh/sshd_config");
+}

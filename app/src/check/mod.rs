@@ -168,9 +168,12 @@ pub async fn check(
         }
     };
     let started = reglet_domain::Timestamp::now();
-    let progress = options
-        .progress
-        .then(|| Arc::new(progress::Progress::new(jobs.len())));
+    let progress = options.progress.then(|| {
+        Arc::new(progress::Progress::new(
+            jobs.len(),
+            Arc::clone(&services.redactor),
+        ))
+    });
     let observer: Arc<dyn engine::RunObserver> = match &progress {
         Some(p) => p.clone(),
         None => Arc::new(NoProgress),

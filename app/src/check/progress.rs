@@ -8,6 +8,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use parking_lot::Mutex;
 use reglet_domain::ControlStatus;
 
+use reglet_ports::Redactor;
+
 use crate::engine::{ControlOutcome, RunObserver};
 
 /// What the progress line says, kept apart from the drawing so it can be tested.
@@ -45,11 +47,14 @@ impl Tally {
 pub struct Progress {
     bar: ProgressBar,
     tally: Arc<Mutex<Tally>>,
+    /// Control ids are shown through it, as everything else on stderr.
+    redactor: Arc<dyn Redactor>,
 }
 
 impl Progress {
-    /// Starts drawing on stderr (indicatif draws nothing when stderr is not a terminal).
-    pub fn new(total: usize) -> Self {
+    /// Starts drawing on stderr (indicatif draws nothing when stderr is not a terminal); control
+    /// ids pass through `redactor` first.
+    pub fn new(total: usize, redactor: Arc<dyn Redactor>) -> Self {
         let tally = Arc::new(Mutex::new(Tally::default()));
         let shown = Arc::clone(&tally);
         let style =
@@ -65,7 +70,11 @@ impl Progress {
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr())
             .with_style(style);
         bar.enable_steady_tick(Duration::from_millis(250));
-        Progress { bar, tally }
+        Progress {
+            bar,
+            tally,
+            redactor,
+        }
     }
 
     /// Removes the bar, so the report and any warning start on a clean line.
@@ -76,6 +85,8 @@ impl Progress {
 
 impl RunObserver for Progress {
     fn started(&self, index: usize, id: &str) {
+        let shown = self.redactor.redact_text(id);
+        let id = shown.as_deref().unwrap_or(id);
         self.tally.lock().started(index, id, Instant::now());
         self.bar.tick();
     }
@@ -104,5 +115,18 @@ mod tests {
         assert_eq!(tally.detail(now), "1 failed, slowest running: slow 12s");
         tally.finished(0, ControlStatus::Fail);
         assert_eq!(tally.detail(now), "2 failed");
+    }
+
+    #[test]
+    fn control_ids_are_shown_redacted() {
+        let redactor =
+            reglet_redaction::Redaction::new(reglet_redaction::RedactionConfig::default()).unwrap();
+        redactor.register_secrets(&["Zq8-hunter2-value"]).unwrap();
+        let progress = Progress::new(1, Arc::new(redactor));
+        progress.started(0, "db-Zq8-hunter2-value");
+        let detail = progress.tally.lock().detail(Instant::now());
+        progress.finish();
+        assert!(!detail.contains("hunter2"), "{detail}");
+        assert!(detail.contains("slowest running: db-"), "{detail}");
     }
 }

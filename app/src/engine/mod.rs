@@ -790,10 +790,18 @@ async fn run_observation(
     in_flight: &Semaphore,
 ) -> (ObservationOutcome, bool) {
     let started = Instant::now();
-    let result = match tokio::time::timeout_at(deadline.into(), in_flight.acquire()).await {
-        // The semaphore is never closed, so acquiring only waits.
-        Ok(_permit) => executor.observe(&job.plugin, &job.config, deadline).await,
-        Err(_) => Err(reglet_domain::PluginError::timeout(
+    // A free slot is taken without arming a timer; only a wait for one is bounded by the deadline.
+    // The semaphore is never closed, so `None` means the deadline passed.
+    let permit = match in_flight.try_acquire() {
+        Ok(permit) => Some(permit),
+        Err(_) => tokio::time::timeout_at(deadline.into(), in_flight.acquire())
+            .await
+            .ok()
+            .and_then(Result::ok),
+    };
+    let result = match permit {
+        Some(_permit) => executor.observe(&job.plugin, &job.config, deadline).await,
+        None => Err(reglet_domain::PluginError::timeout(
             "the deadline passed while the observation waited for one of the run's slots for observations in flight",
         )),
     };

@@ -3,7 +3,9 @@
 //!
 //! Every text that came from a profile, a plugin or the run is redacted as it is copied in, and the
 //! echoed configs and evidence data pass through the redactor's structured walk (sensitive keys,
-//! dot paths relative to the config or data, every string, key and scalar). The document's own
+//! `redaction.paths` dot paths as the report spells them, `data.stdout` or `stdout`, and every
+//! string, key and scalar). Path rules apply to configs and evidence data only: the report's own
+//! fields (messages, errors, names) get the text rules and registered secrets. The document's own
 //! vocabulary (its keys, statuses, counts and durations) is the report's, not data, so it is not
 //! scanned: a registered secret `1234` does not turn a duration of 1234 ms into a marker.
 
@@ -217,16 +219,26 @@ fn optional(redactor: &dyn Redactor, value: Option<&str>) -> Option<String> {
     value.map(|v| text(redactor, v))
 }
 
-/// Copies a config or data object through the redactor's structured walk.
+/// Copies a config or data object through the redactor's structured walk, under its report key
+/// (`config`, `data`) so that `redaction.paths` rules read as they do in the report: `data.stdout`,
+/// `config.query`, a bare `stdout`, or `data` for every value of the object (the walk keeps the
+/// shape, masking each leaf).
 fn object(
     redactor: &dyn Redactor,
+    key: &str,
     map: &Map<String, Value>,
 ) -> Result<Map<String, Value>, RedactionError> {
-    let mut value = Value::Object(map.clone());
+    let mut wrapper = Map::new();
+    wrapper.insert(key.to_owned(), Value::Object(map.clone()));
+    let mut value = Value::Object(wrapper);
     redactor.redact_json(&mut value)?;
+    // The walk keeps the shape of what it is given; only a secret spelled like the key itself
+    // would rename it, and then nothing of the object is kept.
     match value {
-        Value::Object(map) => Ok(map),
-        // The walk keeps the shape of what it is given.
+        Value::Object(mut wrapper) => match wrapper.remove(key) {
+            Some(Value::Object(map)) => Ok(map),
+            _ => Err(RedactionError(format!("the `{key}` object was not kept"))),
+        },
         _ => Err(RedactionError("an object changed shape".into())),
     }
 }
@@ -333,10 +345,10 @@ fn observation_report(
     Ok(ObservationReport {
         plugin: text(redactor, o.plugin.as_str()),
         status: engine::observation_status_str(o.status),
-        config: object(redactor, declared.config.value())?,
+        config: object(redactor, "config", declared.config.value())?,
         data: evidence
             .and_then(evidence_view::data)
-            .map(|data| object(redactor, data))
+            .map(|data| object(redactor, "data", data))
             .transpose()?,
         message: optional(redactor, evidence.and_then(evidence_view::message)),
         error: optional(redactor, o.error.as_deref()),
