@@ -17,6 +17,15 @@ const SCRIPT: &str = "<script>alert(1)</script>";
 const ATTRIBUTE: &str = "\"><img src=x onerror=1>";
 const CONTENT: &str = "PermitRootLogin no # from the file itself";
 
+const EVERY_FORMAT: [Format; 6] = [
+    Format::Json,
+    Format::Yaml,
+    Format::Junit,
+    Format::Sarif,
+    Format::Html,
+    Format::Table,
+];
+
 const PROFILE: &str = r#"profile: {name: web, version: 2.0.0, description: a fixture}
 plugins: [file]
 controls:
@@ -518,14 +527,7 @@ fn a_registered_secret_appears_in_no_format() {
     let started: Timestamp = "2026-01-02T03:04:05Z".parse().unwrap();
     let report = report::build(&profile, &run, started, &redactor);
     assert!(report.run().is_some());
-    for format in [
-        Format::Json,
-        Format::Yaml,
-        Format::Junit,
-        Format::Sarif,
-        Format::Html,
-        Format::Table,
-    ] {
+    for format in EVERY_FORMAT {
         let out = render(&report, format);
         assert!(!out.contains("hunter2"), "{format:?}:\n{out}");
     }
@@ -561,13 +563,7 @@ fn a_report_that_cannot_be_redacted_keeps_only_the_summary() {
         .map(String::as_str)
         .collect();
     assert_eq!(keys, ["schema_version", "error", "summary"]);
-    for format in [
-        Format::Yaml,
-        Format::Junit,
-        Format::Sarif,
-        Format::Html,
-        Format::Table,
-    ] {
+    for format in EVERY_FORMAT {
         let out = render(&report, format);
         assert!(!out.contains("PermitRootLogin"), "{format:?}:\n{out}");
     }
