@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use parking_lot::Mutex;
 use reglet_domain::ControlStatus;
-
 use reglet_ports::Redactor;
 
 use crate::engine::{ControlOutcome, RunObserver};

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use reglet_domain::{ExpectationOutcome, Timestamp};
+use reglet_domain::{ControlStatus, ExpectationOutcome, ObservationStatus, Timestamp};
 use reglet_ports::{RedactionError, Redactor};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -287,19 +287,19 @@ fn summarise(outcome: &RunOutcome) -> Summary {
         ..Summary::default()
     };
     for control in &outcome.controls {
-        match engine::control_status_str(control.status) {
-            "pass" => s.passed_controls += 1,
-            "fail" => s.failed_controls += 1,
-            "error" => s.error_controls += 1,
-            _ => s.skipped_controls += 1,
+        match control.status {
+            ControlStatus::Pass => s.passed_controls += 1,
+            ControlStatus::Fail => s.failed_controls += 1,
+            ControlStatus::Error => s.error_controls += 1,
+            ControlStatus::Skipped => s.skipped_controls += 1,
         }
         for o in &control.observations {
             s.total_observations += 1;
-            match engine::observation_status_str(o.status) {
-                "pass" => s.passed_observations += 1,
-                "fail" => s.failed_observations += 1,
-                "error" => s.error_observations += 1,
-                _ => {}
+            match o.status {
+                ObservationStatus::Pass => s.passed_observations += 1,
+                ObservationStatus::Fail => s.failed_observations += 1,
+                ObservationStatus::Error => s.error_observations += 1,
+                ObservationStatus::Skipped => {}
             }
         }
     }
