@@ -64,7 +64,14 @@ pub(crate) fn parse_declaration(
         if !(text.ends_with(".wasm") || text.ends_with(".wat")) {
             return Err(invalid("a plugin path must end in .wasm or .wat".into()));
         }
-        let path = base.join(text);
+        // `.` components are dropped so messages and reports show `examples/plugins/x.wat`, not
+        // `examples/./plugins/x.wat`; `..` stays, since dropping it lexically could change the file.
+        let path: PathBuf = base.join(
+            Path::new(text)
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect::<PathBuf>(),
+        );
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -197,7 +204,7 @@ mod tests {
 
         let d = parse("./probe.wat", dir.path()).unwrap();
         assert_eq!(d.name.as_str(), "probe");
-        assert_eq!(d.source, PluginSource::Path(dir.path().join("./probe.wat")));
+        assert_eq!(d.source, PluginSource::Path(dir.path().join("probe.wat")));
 
         let d = parse("extra", dir.path()).unwrap();
         assert_eq!(
