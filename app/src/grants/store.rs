@@ -200,6 +200,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     };
     std::fs::create_dir_all(dir)?;
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    // A replaced file keeps its permissions (a report a web server reads stays readable); a new
+    // one gets the temporary file's owner-only mode, the safe default for grants and reports.
+    if let Ok(existing) = std::fs::metadata(path) {
+        file.as_file().set_permissions(existing.permissions())?;
+    }
     file.write_all(bytes)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
@@ -229,6 +234,25 @@ mod tests {
         assert!(again.granted("file_exists", "abc").contains(&grant));
         assert!(again.granted("file_exists", "other-digest").is_empty());
         assert!(again.granted("other", "abc").is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_file_keeps_its_mode_and_a_new_one_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("report.html");
+        std::fs::write(&shared, "old").unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomically(&shared, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&shared).unwrap(), "new");
+        let mode = std::fs::metadata(&shared).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+
+        let fresh = dir.path().join("grants.yaml");
+        write_atomically(&fresh, b"x").unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]
