@@ -105,10 +105,18 @@ pub(crate) async fn vet(
     let mut refused = None;
     let mut addrs = Vec::new();
     for ip in ips {
+        // A non-public address is reached when the grants name it (the user wrote that address)
+        // or allow private networks; a metadata endpoint needs both.
+        let named = grants.names_address(ip, port);
+        let allowed = |metadata: bool| {
+            if metadata {
+                private_allowed && named
+            } else {
+                private_allowed || named
+            }
+        };
         match classify(ip) {
-            Some(blocked)
-                if !private_allowed || (blocked.metadata && !grants.names_address(ip, port)) =>
-            {
+            Some(blocked) if !allowed(blocked.metadata) => {
                 refused.get_or_insert((ip, blocked));
             }
             _ => addrs.push(SocketAddr::new(ip, port)),
@@ -127,7 +135,10 @@ pub(crate) async fn vet(
                 host_for_grant(ip)
             )
         } else {
-            "this needs the network:outbound:private capability".to_owned()
+            format!(
+                "this needs a grant naming the address (network:outbound:{}:{port}) or the network:outbound:private capability",
+                host_for_grant(ip)
+            )
         };
         return Err(ErrorDetail::new(
             ErrorType::SsrfProtection,

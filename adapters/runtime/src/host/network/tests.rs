@@ -89,6 +89,36 @@ async fn private_addresses_need_the_private_grant_and_wildcards_do_not_give_it()
 }
 
 #[tokio::test]
+async fn a_private_address_the_grants_name_is_reached_without_the_private_switch() {
+    // The user wrote this address: no name could have led there by surprise.
+    for (grant, host) in [
+        ("network:outbound:127.0.0.1:8080", "127.0.0.1"),
+        ("network:outbound:[::1]:8080", "[::1]"),
+        ("network:outbound:10.0.0.0/8:8080", "10.1.2.3"),
+    ] {
+        let ctx = context(&[grant], MockDnsResolver::new());
+        let dest = vet(&ctx.grants, &ctx.dns, host, 8080, soon()).await;
+        assert!(dest.is_ok(), "{grant} -> {host}: {dest:?}");
+    }
+    // A name granted by name that resolves to a private address is still refused, and the
+    // message says both ways to allow it.
+    let ctx = context(
+        &["network:outbound:db.internal:5432"],
+        resolving(vec![vec!["10.1.2.3"]]),
+    );
+    let err = vet(&ctx.grants, &ctx.dns, "db.internal", 5432, soon())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorType::SsrfProtection);
+    assert!(
+        err.message.contains("network:outbound:10.1.2.3:5432")
+            && err.message.contains("network:outbound:private"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
 async fn names_are_resolved_once_and_every_address_classified() {
     let ctx = context(&["network:outbound:*"], resolving(vec![vec!["10.1.2.3"]]));
     let err = vet(&ctx.grants, &ctx.dns, "internal.example", 443, soon())
