@@ -8,8 +8,10 @@
 //!
 //! A mount root is opened component by component from `/` without following symlinks, so the
 //! directory handle is the directory the grant names and its path is its real path. A grant whose
-//! directory does not exist mounts at most its parent (for a file the plugin will create), never a
-//! more distant ancestor.
+//! path is missing or goes through a link mounts its nearest real ancestor directory: a mount
+//! grants nothing by itself (every component below it is checked against the grants before it is
+//! looked up), and without one a missing folder would read as a refusal and a link could not be
+//! followed to a target the grants name.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -77,26 +79,21 @@ fn open_mount_root(path: &str) -> Result<OwnedFd, String> {
     Ok(handle)
 }
 
-/// The directory a grant mounts: the grant's literal prefix when it is a directory, else the
-/// parent that holds it (a granted file, or one the plugin will create).
-///
-/// # Errors
-///
-/// Why nothing can be mounted: neither the prefix nor its parent is a directory.
-fn mount_point(literal_prefix: &str) -> Result<String, String> {
-    let meta = std::fs::symlink_metadata(literal_prefix);
-    match &meta {
-        Ok(m) if m.is_dir() => return Ok(literal_prefix.to_owned()),
-        // A link is a name in its directory, resolved (and checked) when the plugin uses it.
-        _ => {}
-    }
-    let parent = parent_of(literal_prefix);
-    if std::fs::symlink_metadata(&parent).is_ok_and(|m| m.is_dir()) {
-        Ok(parent)
-    } else {
-        Err(format!(
-            "neither {literal_prefix} nor its parent is an existing directory"
-        ))
+/// The directory a grant mounts: the grant's literal prefix when it is a directory, else its
+/// nearest ancestor that is one. Walking up past a missing folder or a symbolic link keeps the
+/// path reachable, so a missing folder reads as missing and a link is followed (each hop checked
+/// against the grants), instead of the whole path being refused for want of a mount.
+fn mount_point(literal_prefix: &str) -> String {
+    let mut candidate = literal_prefix.to_owned();
+    loop {
+        // A mount is a real directory reached through no link: its canonical path is itself.
+        let real_dir = std::fs::symlink_metadata(&candidate).is_ok_and(|m| m.is_dir())
+            && std::fs::canonicalize(&candidate)
+                .is_ok_and(|c| c.as_os_str() == std::ffi::OsStr::new(&candidate));
+        if candidate == "/" || real_dir {
+            return candidate;
+        }
+        candidate = parent_of(&candidate);
     }
 }
 
@@ -108,17 +105,18 @@ impl Sandbox {
         let mut roots: Vec<String> = Vec::new();
         for grant in grants.fs_grants() {
             let prefix = grant.pattern.literal_prefix();
-            let is_link = std::fs::symlink_metadata(&prefix).is_ok_and(|m| m.is_symlink());
-            if is_link && !grant.pattern.is_literal() {
+            // A pattern is matched against real paths, so one written through a link matches
+            // nothing below it. (A literal path through links is granted with the real paths of
+            // its links and target beside it, worked out from the profile.)
+            let through_link = std::fs::canonicalize(&prefix)
+                .is_ok_and(|real| real.as_os_str() != std::ffi::OsStr::new(&prefix));
+            if through_link && !grant.pattern.is_literal() {
                 warnings.push(format!(
-                    "{grant}: {prefix} is a symbolic link; paths through it are checked where it \
-                     points, so grant that path instead"
+                    "{grant}: {prefix} is a symbolic link or lies behind one; paths through it \
+                     are checked where it points, so grant that path instead"
                 ));
             }
-            match mount_point(&prefix) {
-                Ok(root) => roots.push(root),
-                Err(why) => warnings.push(format!("{grant}: {why}; nothing is mounted for it")),
-            }
+            roots.push(mount_point(&prefix));
         }
         roots.sort();
         roots.dedup();
@@ -171,6 +169,16 @@ impl Sandbox {
                         .any(|g| g.access >= FsAccess::Read && g.pattern.may_match_under(path))
             }
         }
+    }
+
+    /// True when a grant names, without wildcards, `path` or a path below it: that `path` is
+    /// missing then tells the plugin no more than that the named path is missing.
+    pub(crate) fn leads_to_named_path(&self, path: &str) -> bool {
+        self.grants.fs_grants().any(|g| {
+            g.access >= FsAccess::Read
+                && g.pattern.is_literal()
+                && is_within(&g.pattern.literal_prefix(), path)
+        })
     }
 
     /// True when one write grant covers everything below `path` (and `path` itself): what moving
@@ -271,16 +279,19 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
     }
 
-    /// Issue 8, item 7: a grant for a directory that does not exist used to mount its nearest
-    /// existing ancestor (`/` in the worst case).
+    /// A grant whose folders are missing mounts the nearest real ancestor, and the grants, not
+    /// the mount, still decide what may be touched below it.
     #[test]
-    fn a_missing_directory_mounts_at_most_its_parent() {
+    fn a_missing_directory_mounts_its_nearest_real_ancestor_and_grants_still_decide() {
         let (_dir, root) = tree();
         let (sandbox, warnings) =
             Sandbox::from_grants(&grants(&[&format!("fs:write:{root}/missing/dir/**")]));
-        assert!(sandbox.mounts().is_empty(), "nothing above the parent");
-        assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("missing/dir"), "{warnings:?}");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let paths: Vec<&str> = sandbox.mounts().iter().map(|m| m.path.as_str()).collect();
+        assert_eq!(paths, [root.as_str()]);
+        assert!(sandbox.permits(Access::Write, &format!("{root}/missing/dir/x")));
+        assert!(!sandbox.permits(Access::Write, &format!("{root}/other")));
+        assert!(!sandbox.permits(Access::Read, &format!("{root}/other")));
 
         let (sandbox, warnings) =
             Sandbox::from_grants(&grants(&[&format!("fs:write:{root}/report.json")]));
@@ -289,32 +300,35 @@ mod tests {
         assert_eq!(paths, [root.as_str()], "a file to create mounts its parent");
     }
 
-    /// Issue 8, item 7: mount roots were opened following symlinks.
+    /// Issue 8, item 7: mount roots were opened following symlinks. A mount is never a link nor
+    /// behind one; a pattern written through a link is warned about, since it matches nothing.
     #[test]
-    fn a_mount_root_behind_a_symlink_is_refused() {
+    fn a_mount_root_is_never_behind_a_symlink() {
         let (_dir, root) = tree();
         std::fs::create_dir_all(format!("{root}/real/sub")).unwrap();
         std::os::unix::fs::symlink(format!("{root}/real"), format!("{root}/alias")).unwrap();
-        let (sandbox, warnings) =
-            Sandbox::from_grants(&grants(&[&format!("fs:read:{root}/alias/sub/**")]));
-        assert!(sandbox.mounts().is_empty());
-        assert!(
-            warnings[0].contains("is a symbolic link"),
-            "the warning says why: {warnings:?}"
-        );
-
-        let (sandbox, warnings) =
-            Sandbox::from_grants(&grants(&[&format!("fs:read:{root}/alias/**")]));
-        let paths: Vec<&str> = sandbox.mounts().iter().map(|m| m.path.as_str()).collect();
-        assert_eq!(
-            paths,
-            [root.as_str()],
-            "the link is a name in its directory"
-        );
-        assert!(
-            warnings[0].contains("grant that path instead"),
-            "{warnings:?}"
-        );
+        for grant in [
+            format!("fs:read:{root}/alias/sub/**"),
+            format!("fs:read:{root}/alias/**"),
+        ] {
+            let (sandbox, warnings) = Sandbox::from_grants(&grants(&[&grant]));
+            let paths: Vec<&str> = sandbox.mounts().iter().map(|m| m.path.as_str()).collect();
+            assert_eq!(
+                paths,
+                [root.as_str()],
+                "{grant}: the nearest real directory"
+            );
+            assert!(
+                warnings.len() == 1 && warnings[0].contains("grant that path instead"),
+                "{grant}: {warnings:?}"
+            );
+        }
+        // A literal path through the link comes with its real path, from the profile: no warning.
+        let (_, warnings) = Sandbox::from_grants(&grants(&[
+            &format!("fs:read:{root}/alias/sub"),
+            &format!("fs:read:{root}/real/sub"),
+        ]));
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]

@@ -160,11 +160,15 @@ impl Resolved {
 }
 
 /// What a failed lookup of `path` may tell the plugin: "missing" and "not a directory" reveal
-/// what is there, so where the grants do not let it read `path`, both become `EACCES`, the same
-/// answer as for an existing ungranted file.
+/// what is there, so where the grants neither let it read `path` nor name a path below it, both
+/// become `EACCES`, the same answer as for an existing ungranted file.
 pub(crate) fn hide(sandbox: &Sandbox, path: &str, errno: Errno) -> Errno {
     match errno {
-        Errno::Noent | Errno::Notdir if !sandbox.permits(Access::Read, path) => Errno::Acces,
+        Errno::Noent | Errno::Notdir
+            if !sandbox.permits(Access::Read, path) && !sandbox.leads_to_named_path(path) =>
+        {
+            Errno::Acces
+        }
         other => other,
     }
 }
