@@ -24,12 +24,17 @@ pub fn implied_by(config: &Map<String, Value>) -> Vec<String> {
         && is_literal(path)
     {
         out.push(AccessRequest::ReadFile(Path::new(path)).to_string());
+        // The sandbox checks a link where it points, so each link on the way and its target are
+        // granted by their real paths, shown to the user as such.
+        for real in real_paths_through_links(path) {
+            out.push(AccessRequest::ReadFile(&real).to_string());
+        }
     }
     if let Some(url) = text("url")
         && let Some((host, port)) = url_host_port(url.trim())
         && is_host_name(&host)
     {
-        out.push(AccessRequest::Connect { host: &host, port }.to_string());
+        push_connect(&mut out, &host, port);
     }
     match (
         text("nameserver").filter(|n| !n.is_empty()),
@@ -38,20 +43,14 @@ pub fn implied_by(config: &Map<String, Value>) -> Vec<String> {
         (Some(ns), _) => {
             let (host, port) = split_host_port(ns).unwrap_or((ns.to_owned(), 53));
             if is_host_name(&host) {
-                out.push(AccessRequest::Connect { host: &host, port }.to_string());
+                push_connect(&mut out, &host, port);
             }
         }
         // A lookup through the system's resolver is granted by the name looked up, on port 53.
         (None, Some(name)) => {
             let name = name.trim().trim_end_matches('.');
             if is_host_name(name) {
-                out.push(
-                    AccessRequest::Connect {
-                        host: name,
-                        port: 53,
-                    }
-                    .to_string(),
-                );
+                push_connect(&mut out, name, 53);
             }
         }
         _ => {}
@@ -65,13 +64,19 @@ pub fn implied_by(config: &Map<String, Value>) -> Vec<String> {
             })
             .and_then(|p| u16::try_from(p).ok());
         if let Some(port) = port {
-            out.push(AccessRequest::Connect { host, port }.to_string());
+            push_connect(&mut out, host, port);
         }
     }
     if let Some(command) = text("command") {
-        // The command plugin runs `command` as one program path, with `args` as they are.
+        // The command plugin runs `command` as one program, with `args` as they are: an absolute
+        // path, or a bare name the host looks up in its fixed search path.
         let program = command.trim();
-        if program.starts_with('/') && is_literal(program) && !program.contains([':', ' ', '\t']) {
+        let absolute_or_bare = program.starts_with('/') || !program.contains('/');
+        if !program.is_empty()
+            && absolute_or_bare
+            && is_literal(program)
+            && !program.contains([':', ' ', '\t'])
+        {
             let args: Vec<String> = match config.get("args") {
                 Some(Value::Array(extra)) => extra
                     .iter()
@@ -98,12 +103,67 @@ pub fn implied_by(config: &Map<String, Value>) -> Vec<String> {
             .to_string(),
         );
     }
+    if (config.contains_key("command") || config.contains_key("run"))
+        && let Some(dir) = text("dir")
+        && let Some(dir) = reglet_domain::grants::normalize_path(dir.trim())
+        && is_literal(&dir)
+    {
+        // A command's working directory must be readable under an fs grant.
+        out.push(AccessRequest::ReadFile(Path::new(&dir)).to_string());
+    }
     if let Some(Value::Array(env)) = config.get("env") {
         for entry in env.iter().filter_map(Value::as_str) {
             let name = entry.split_once('=').map_or(entry, |(name, _)| name);
             if is_variable_name(name) && !is_default_exec_env(name) {
                 out.push(AccessRequest::ExecEnv(name).to_string());
             }
+        }
+    }
+    out
+}
+
+/// Adds the grant to connect to `host:port`. `localhost` also gets its loopback addresses by
+/// number: the SSRF filter lets a connection reach a non-public address only when a grant names
+/// that address (or allows private networks), and the profile named this one.
+fn push_connect(out: &mut Vec<String>, host: &str, port: u16) {
+    out.push(AccessRequest::Connect { host, port }.to_string());
+    if host.trim_end_matches('.').eq_ignore_ascii_case("localhost") {
+        for loopback in ["127.0.0.1", "::1"] {
+            out.push(
+                AccessRequest::Connect {
+                    host: loopback,
+                    port,
+                }
+                .to_string(),
+            );
+        }
+    }
+}
+
+/// The real paths a walk to `path` meets when it goes through symbolic links: each link's own
+/// real path and, last, the real path of what the chain ends at. Empty when `path` holds no link
+/// (or does not exist); bounded by Linux's 40 hops.
+fn real_paths_through_links(path: &str) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut current = std::path::PathBuf::from(path);
+    for _ in 0..40 {
+        let (Some(parent), Some(name)) = (current.parent(), current.file_name()) else {
+            break;
+        };
+        let Ok(real_parent) = std::fs::canonicalize(parent) else {
+            break;
+        };
+        let real = real_parent.join(name);
+        let link = std::fs::read_link(&real);
+        if real.as_os_str() != std::ffi::OsStr::new(path)
+            && is_literal(&real.to_string_lossy())
+            && !out.contains(&real)
+        {
+            out.push(real.clone());
+        }
+        match link {
+            Ok(target) => current = real_parent.join(target),
+            Err(_) => break,
         }
     }
     out
@@ -237,6 +297,27 @@ mod tests {
                 ],
             ),
             (json!({"run": "exit 3"}), vec!["exec:/bin/sh:-c 'exit 3'"]),
+            // A bare name is granted as written: the host looks it up in its fixed search path.
+            (
+                json!({"command": "uname", "args": ["-s"]}),
+                vec!["exec:uname:-s"],
+            ),
+            (json!({"command": "bin/uname"}), vec![]),
+            // A working directory must be readable.
+            (
+                json!({"command": "/bin/pwd", "dir": "/tmp/../var/"}),
+                vec!["exec:/bin/pwd:", "fs:read:/var"],
+            ),
+            (json!({"dir": "/tmp"}), vec![]),
+            // `localhost` is also named by its loopback addresses, which the SSRF filter checks.
+            (
+                json!({"url": "http://localhost:8080/health"}),
+                vec![
+                    "network:outbound:localhost:8080",
+                    "network:outbound:127.0.0.1:8080",
+                    "network:outbound:[::1]:8080",
+                ],
+            ),
             (
                 json!({"hostname": "example.com.", "record_type": "MX"}),
                 vec!["network:outbound:example.com:53"],
@@ -249,6 +330,33 @@ mod tests {
         for (config, want) in cases {
             let got = implied_by(config.as_object().unwrap());
             assert_eq!(got, want, "{config}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_through_links_also_grants_their_real_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(root.join("real")).unwrap();
+        std::fs::write(root.join("real/target"), "x").unwrap();
+        std::os::unix::fs::symlink("real", root.join("dir-link")).unwrap();
+        std::os::unix::fs::symlink("target", root.join("real/file-link")).unwrap();
+        let path = root.join("dir-link/file-link");
+        let got = implied_by(json!({"path": path}).as_object().unwrap());
+        let r = root.display();
+        assert_eq!(
+            got,
+            [
+                format!("fs:read:{}", path.display()),
+                format!("fs:read:{r}/real/file-link"),
+                format!("fs:read:{r}/real/target"),
+            ]
+        );
+        // No link on the way, or nothing there: the path alone.
+        for plain in [root.join("real/target"), root.join("missing/file")] {
+            let got = implied_by(json!({"path": plain}).as_object().unwrap());
+            assert_eq!(got, [format!("fs:read:{}", plain.display())]);
         }
     }
 
