@@ -13,6 +13,7 @@ pub mod engine;
 pub mod expect;
 pub mod grants;
 pub mod preflight;
+pub mod printable;
 pub mod profile;
 pub mod report;
 pub mod secrets;

@@ -14,6 +14,7 @@ use reglet_ports::PluginExecutor;
 
 use crate::grants::{GrantEntry, GrantStore};
 use crate::preflight::{LoadedPlugin, PluginNeeds};
+use crate::printable::printable;
 use crate::system_config::SecurityLevel;
 
 /// How grants may be given in this run.
@@ -76,20 +77,6 @@ impl Prompter for TerminalPrompter {
     }
 }
 
-/// `text` with every control character escaped (`\u{1b}`), so a grant built from a profile's
-/// config cannot move the cursor and rewrite what the person is asked.
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Works out, asks for and gives each plugin its grants. False when the run must not go ahead
 /// (denied, or missing without a person to ask); the reasons have been said through `say`.
 ///
@@ -111,14 +98,29 @@ pub(super) async fn settle(
             return Ok(false);
         }
     };
-    let needs: Vec<(&LoadedPlugin, &GrantSet, GrantSet)> = needs
+    // What each plugin is given: what it needs, and the private-network switch when the user
+    // saved it for this plugin (no config implies it, so it is never asked for).
+    let needs: Vec<(&LoadedPlugin, GrantSet, GrantSet)> = needs
         .iter()
         .map(|n| {
             let saved = store.granted(n.plugin.name.as_str(), &n.plugin.sha256);
-            (&n.plugin, &n.needed, n.needed.difference(&saved))
+            let given = if saved.allows_private_networks() {
+                n.needed.merge(&private_networks())
+            } else {
+                n.needed.clone()
+            };
+            (&n.plugin, given, n.needed.difference(&saved))
         })
         .collect();
+    // Grants as they may be shown: secrets redacted, control characters escaped.
+    let shown = |set: &GrantSet| -> Vec<String> {
+        set.to_strings()
+            .iter()
+            .map(|g| displayed(g, redact).0)
+            .collect()
+    };
     let mut missing_lines = Vec::new();
+    let mut unsaveable = Vec::new();
     let mut save = false;
     for (plugin, _, missing) in &needs {
         if missing.is_empty() {
@@ -126,16 +128,23 @@ pub(super) async fn settle(
         }
         let risk = missing.risk().level;
         let broad = risk >= RiskLevel::High;
+        let raw = missing.to_strings();
+        let holds_secret = raw.iter().any(|g| displayed(g, redact).1);
         if choice.trust_plugins {
-            tracing::warn!(plugin = %plugin.name, grants = ?missing.to_strings(), "granted because of --trust-plugins");
+            tracing::warn!(plugin = %plugin.name, grants = %shown(missing).join(", "), "granted because of --trust-plugins");
             continue;
         }
         if !choice.interactive {
-            missing_lines.push(GrantEntry {
-                plugin: plugin.name.to_string(),
-                sha256: plugin.sha256.clone(),
-                capabilities: missing.to_strings(),
-            });
+            if holds_secret {
+                // A grant holding a secret is never saved, so no line could be pasted for it.
+                unsaveable.push(plugin.name.to_string());
+            } else {
+                missing_lines.push(GrantEntry {
+                    plugin: plugin.name.to_string(),
+                    sha256: plugin.sha256.clone(),
+                    capabilities: raw,
+                });
+            }
             continue;
         }
         match (choice.level, broad) {
@@ -143,17 +152,14 @@ pub(super) async fn settle(
                 say(format!(
                     "error: plugin {} asks for broad grants ({}; risk {risk}) and the security level is strict",
                     plugin.name,
-                    missing.to_strings().join(", ")
+                    shown(missing).join(", ")
                 ))?;
                 return Ok(false);
             }
             (SecurityLevel::Permissive, _) => continue,
             _ => {}
         }
-        let raw = missing.to_strings();
-        let shown: Vec<String> = raw.iter().map(|g| printable(&redact(g))).collect();
-        let holds_secret = raw.iter().any(|g| redact(g) != *g);
-        match prompter.ask(plugin.name.as_str(), &shown, risk)? {
+        match prompter.ask(plugin.name.as_str(), &shown(missing), risk)? {
             Answer::Once => {}
             Answer::Always if holds_secret => {
                 say(format!(
@@ -175,24 +181,43 @@ pub(super) async fn settle(
             }
         }
     }
+    if !missing_lines.is_empty() || !unsaveable.is_empty() {
+        say(
+            "error: plugins need grants that were not given, and there is no terminal to ask on."
+                .to_owned(),
+        )?;
+    }
+    for plugin in &unsaveable {
+        say(format!(
+            "Plugin {plugin} needs grants that hold a secret; they are never saved, so run again \
+             with --trust-plugins or on a terminal."
+        ))?;
+    }
     if !missing_lines.is_empty() {
         let file =
             grants_file.map_or_else(|| "grants.yaml".to_owned(), |p| p.display().to_string());
-        say(format!(
-            "error: plugins need grants that were not given, and there is no terminal to ask on.\n\
-             Run again with --trust-plugins, or add these lines to {file}:\n\ngrants:\n{}",
-            missing_lines
-                .iter()
-                .map(GrantEntry::to_yaml)
-                .collect::<String>()
-        ))?;
+        let entries: String = missing_lines.iter().map(GrantEntry::to_yaml).collect();
+        // An existing file already has its `grants:` list: the entries go under it.
+        let exists = grants_file.is_some_and(Path::exists);
+        say(if exists {
+            format!(
+                "Run again with --trust-plugins, or add these entries to the `grants:` list in \
+                 {file}:\n\n{entries}"
+            )
+        } else {
+            format!(
+                "Run again with --trust-plugins, or put these lines in {file}:\n\ngrants:\n{entries}"
+            )
+        })?;
+    }
+    if !missing_lines.is_empty() || !unsaveable.is_empty() {
         return Ok(false);
     }
     if save && let Err(e) = store.save() {
         say(format!("warning: the grants were given but not saved: {e}"))?;
     }
-    for (plugin, needed, _) in needs {
-        if let Err(e) = executor.set_grants(&plugin.name, needed.clone()).await {
+    for (plugin, given, _) in needs {
+        if let Err(e) = executor.set_grants(&plugin.name, given).await {
             say(format!(
                 "error: cannot give plugin {} its grants: {e}",
                 plugin.name
@@ -201,6 +226,34 @@ pub(super) async fn settle(
         }
     }
     Ok(true)
+}
+
+/// A grant as it may be shown, and whether it holds a secret. An argument in a grant may be
+/// written with backslash escapes (`it\'s`), which would hide a secret from a literal match, so
+/// the unescaped text is checked too and, when it holds one, shown redacted instead.
+fn displayed(grant: &str, redact: &dyn Fn(&str) -> String) -> (String, bool) {
+    let direct = redact(grant);
+    if direct != grant {
+        return (printable(&direct), true);
+    }
+    let mut plain = String::with_capacity(grant.len());
+    let mut chars = grant.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => plain.extend(chars.next()),
+            c => plain.push(c),
+        }
+    }
+    let redacted = redact(&plain);
+    if redacted != plain {
+        return (printable(&redacted), true);
+    }
+    (printable(grant), false)
+}
+
+/// The switch that lets a plugin reach private, loopback and link-local addresses.
+fn private_networks() -> GrantSet {
+    GrantSet::parse("network:outbound:private").expect("the private switch parses")
 }
 
 #[cfg(test)]

@@ -111,7 +111,11 @@ async fn run(
         &choice,
         Some(&grants_file),
         &mut prompter,
-        &|text| text.replace("hunter2", "[REDACTED]"),
+        // Two secrets: `hunter2`, and `it's-s3cret`, which a grant writes escaped (`it\'s-s3cret`).
+        &|text| {
+            text.replace("it's-s3cret", "[REDACTED]")
+                .replace("hunter2", "[REDACTED]")
+        },
         &mut |text| {
             said.push(text);
             Ok(())
@@ -252,4 +256,69 @@ async fn the_prompt_escapes_control_characters_and_never_shows_or_saves_a_secret
         "{:?}",
         out.said
     );
+}
+
+fn without_a_terminal() -> SecurityChoice {
+    SecurityChoice {
+        level: SecurityLevel::Standard,
+        trust_plugins: false,
+        interactive: false,
+    }
+}
+
+#[tokio::test]
+async fn a_saved_private_network_switch_is_given_with_what_is_needed() {
+    let saved = "grants:\n  - plugin: file\n    sha256: file-sha\n    capabilities: [\"fs:read:/etc/hosts\", \"network:outbound:private\"]\n  - plugin: command\n    sha256: command-sha\n    capabilities: [\"exec:/usr/bin/uptime:\"]\n";
+    let out = run(needs(uptime()), without_a_terminal(), &[], Some(saved)).await;
+    assert!(out.went_ahead, "{:?}", out.said);
+    assert_eq!(
+        out.given,
+        [
+            (
+                "file".to_owned(),
+                vec![
+                    "network:outbound:private".to_owned(),
+                    "fs:read:/etc/hosts".to_owned()
+                ]
+            ),
+            (
+                "command".to_owned(),
+                vec!["exec:/usr/bin/uptime:".to_owned()]
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn without_a_terminal_the_lines_to_add_fit_the_file_and_never_carry_a_secret() {
+    // An existing grants.yaml already has its `grants:` list: only entries are printed.
+    let saved = "grants:\n  - plugin: other\n    sha256: x\n    capabilities: []\n";
+    let out = run(needs(uptime()), without_a_terminal(), &[], Some(saved)).await;
+    assert!(!out.went_ahead);
+    let text = out.said.join("\n");
+    assert!(
+        text.contains("add these entries to the `grants:` list"),
+        "{text}"
+    );
+    assert!(!text.contains("\ngrants:\n"), "{text}");
+    assert!(text.contains("\"exec:/usr/bin/uptime:\""), "{text}");
+
+    // A grant holding a secret (escaped in YAML, where a literal redaction would miss it) is not
+    // printed at all.
+    let out = run(
+        needs(json!({"command": "/bin/echo", "args": ["it's-s3cret\"q"]})),
+        without_a_terminal(),
+        &[],
+        None,
+    )
+    .await;
+    assert!(!out.went_ahead);
+    let text = out.said.join("\n");
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(
+        text.contains("Plugin command needs grants that hold a secret"),
+        "{text}"
+    );
+    assert!(text.contains("\ngrants:\n"), "{text}");
+    assert!(text.contains("\"fs:read:/etc/hosts\""), "{text}");
 }
