@@ -75,8 +75,11 @@ impl KnownSecrets {
             None
         } else {
             Some(
+                // Case-insensitive: hosts, grants and some encoders change a secret's case
+                // (a host name is lower-cased before it is checked and reported).
                 AhoCorasickBuilder::new()
                     .match_kind(MatchKind::LeftmostLongest)
+                    .ascii_case_insensitive(true)
                     .build(&patterns)
                     .map_err(|e| RedactionConfigError::Automaton(e.to_string()))?,
             )

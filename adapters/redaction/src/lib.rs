@@ -46,6 +46,9 @@ use rules::RuleSet;
 
 /// Deepest JSON nesting walked; deeper documents are refused rather than passed through.
 const MAX_DEPTH: usize = 256;
+
+/// Shortest string checked for base64-encoded text: 12 bytes of text.
+const MIN_BASE64_TEXT: usize = 16;
 /// Redaction passes before giving up on reaching a fixed point (each pass only shrinks secrets).
 const MAX_PASSES: usize = 4;
 
@@ -342,6 +345,36 @@ impl Redaction {
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// A string that is the base64 of UTF-8 text (a file's `content_b64`), re-encoded from the
+    /// redacted text when the text rules find something in it; `None` otherwise. Patterns match
+    /// text, not its encodings, so an encoded copy of text would otherwise carry what they hide.
+    fn redact_base64_text(&self, encoded: &str, known: &KnownSecrets) -> Option<String> {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::STANDARD;
+        let bytes = encoded.as_bytes();
+        let body = encoded.trim_end_matches('=');
+        let plausible = bytes.len() >= MIN_BASE64_TEXT
+            && bytes.len().is_multiple_of(4)
+            && bytes.len() - body.len() <= 2
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+        if !plausible {
+            return None;
+        }
+        let decoded = STANDARD.decode(bytes).ok()?;
+        let text = std::str::from_utf8(&decoded).ok()?;
+        // Text, not bytes that happen to be UTF-8 (a hex digest read as base64, say).
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return None;
+        }
+        let clean = self.redact_str_with(text, known)?;
+        Some(STANDARD.encode(clean))
+    }
+
     /// Walks a document: with `by_key`, values under sensitive keys or paths are masked whole;
     /// every other string, every key and the text of every other leaf goes through the text rules.
     /// `path` is the dotted path of `value`, kept only when path rules are used.
@@ -362,6 +395,10 @@ impl Redaction {
         match value {
             Value::String(s) => {
                 if let Some(clean) = self.redact_str_with(s, known) {
+                    *s = clean;
+                    *count += 1;
+                }
+                if let Some(clean) = self.redact_base64_text(s, known) {
                     *s = clean;
                     *count += 1;
                 }

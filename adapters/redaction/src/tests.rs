@@ -81,6 +81,53 @@ fn secrets_registered_later_are_honoured() {
 }
 
 #[test]
+fn a_secret_is_found_whatever_its_ascii_case() {
+    // Host names are lower-cased before they are checked and reported.
+    let r = Redaction::new(RedactionConfig::default()).unwrap();
+    r.register_secret("Db-S3cret-Host").unwrap();
+    for text in [
+        "network:outbound:db-s3cret-host:5432",
+        "DB-S3CRET-HOST",
+        "x Db-S3cret-Host y",
+    ] {
+        let out = r.redact_text(text).expect(text);
+        assert!(
+            !out.to_ascii_lowercase().contains("s3cret"),
+            "{text} -> {out}"
+        );
+    }
+}
+
+#[test]
+fn base64_of_text_is_redacted_through_its_text() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    let r = Redaction::new(RedactionConfig::default()).unwrap();
+    let text = "line one\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n";
+    let binary = STANDARD.encode([0u8, 159, 146, 150, 255, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    let digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let mut doc = json!({
+        "content": text,
+        "content_b64": STANDARD.encode(text),
+        "binary": binary,
+        "sha256": digest,
+    });
+    r.redact_json(&mut doc).unwrap();
+    let decoded = STANDARD
+        .decode(doc["content_b64"].as_str().unwrap())
+        .expect("still base64");
+    let decoded = String::from_utf8(decoded).unwrap();
+    assert!(!decoded.contains("MIIEowIBAAKCAQEA"), "{decoded}");
+    assert_eq!(
+        decoded,
+        doc["content"].as_str().unwrap(),
+        "the same redaction as the text"
+    );
+    assert_eq!(doc["binary"], binary, "not text: left alone");
+    assert_eq!(doc["sha256"], digest);
+}
+
+#[test]
 fn structured_data_by_key_and_path() {
     let r = Redaction::new(RedactionConfig {
         paths: vec!["login.bearer".into()],
