@@ -46,7 +46,8 @@ impl Plugin for Command {
     /// configured command line (`exec:/usr/bin/systemctl:is-active sshd`) when the grants are
     /// worked out from the profile, and the host's exec policy still applies.
     fn capabilities() -> Value {
-        json!({"exec": {"commands": ["*", "env:*"]}})
+        // `fs` read: a working directory (`dir`) must be readable, granted from the profile.
+        json!({"exec": {"commands": ["*", "env:*"]}, "fs": {"rules": [{"read": ["**"]}]}})
     }
 
     fn observe(&self, config: Config, host: &dyn Host) -> Result<Evidence, Error> {

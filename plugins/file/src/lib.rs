@@ -93,20 +93,21 @@ fn content_of(path: &str, cap: u64, evidence: &mut Evidence) -> std::io::Result<
         .read_to_end(&mut bytes)?;
     let truncated = bytes.len() as u64 > cap;
     bytes.truncate(cap as usize);
-    // Text goes in `content`, where redaction's rules can read it. Reglet's `content_b64` (with
-    // `encoding: base64`) is kept for content that is not UTF-8 only: a base64 copy of text would
-    // carry every secret in it past the rules, which match text, not its encodings.
+    // Text goes in `content`, where `expect` reads it directly; Reglet's `content_b64` (with
+    // `encoding: base64`) is always there too, so its profiles' `fromBase64(data.content_b64)`
+    // work. The host redacts base64 of text through the text, so the copy hides what `content`
+    // hides.
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    evidence.set("content_b64", encoded.clone());
+    evidence.set("encoding", "base64");
     match String::from_utf8(bytes) {
         Ok(text) => {
             evidence.set("content", text);
             evidence.set("content_encoding", "utf-8");
         }
-        Err(e) => {
-            let encoded = base64::engine::general_purpose::STANDARD.encode(e.as_bytes());
-            evidence.set("content", encoded.clone());
+        Err(_) => {
+            evidence.set("content", encoded);
             evidence.set("content_encoding", "base64");
-            evidence.set("content_b64", encoded);
-            evidence.set("encoding", "base64");
         }
     }
     evidence.set("content_truncated", truncated);
@@ -132,7 +133,7 @@ impl Plugin for File {
         let mut evidence = Evidence::new().with("path", path);
         let link = stat(host, path, false)?;
         if !link.exists {
-            return Ok(evidence.with("exists", false));
+            return Ok(evidence.with("exists", false).with("readable", false));
         }
         // A symlink reports its target's attributes, as Reglet does; a dangling one its own. A
         // target outside the grants is refused, not replaced by the link's own attributes.

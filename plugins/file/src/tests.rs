@@ -98,6 +98,7 @@ fn missing_files_exist_false() {
         .observe(config("/nowhere/x"), &FakeHost::default())
         .unwrap();
     assert_eq!(ev.get("exists"), Some(&json!(false)));
+    assert_eq!(ev.get("readable"), Some(&json!(false)), "as Reglet");
     assert!(ev.get("mode").is_none());
 }
 
@@ -144,8 +145,13 @@ fn hash_and_content_text_or_base64_capped() {
         Some(&json!("PasswordAuthentication no\n"))
     );
     assert_eq!(ev.get("content_encoding"), Some(&json!("utf-8")));
-    // No base64 copy of text: it would carry secrets past redaction's rules.
-    assert_eq!(ev.get("content_b64"), None);
+    // Reglet's fields too, so `fromBase64(data.content_b64)` keeps working (the host redacts
+    // base64 of text through its text).
+    assert_eq!(
+        ev.get("content_b64"),
+        Some(&json!("UGFzc3dvcmRBdXRoZW50aWNhdGlvbiBubwo="))
+    );
+    assert_eq!(ev.get("encoding"), Some(&json!("base64")));
     assert_eq!(ev.get("content_truncated"), Some(&json!(false)));
     assert_eq!(ev.get("sha256"), Some(&json!(SHA_OF_TEXT)));
     let mut c = config(&binary);
