@@ -455,3 +455,135 @@ fn a_bad_report_value_is_a_usage_error_naming_it() {
     }
     assert!(!s.path("out.xml").exists());
 }
+
+/// The baseline example runs for real on the built-ins: the account checks (a file through
+/// `fromBase64(data.content_b64)`, as Reglet profiles write it) and `uname` given by bare name.
+#[test]
+fn the_baseline_example_runs_on_this_machine() {
+    let s = Scratch::new();
+    let output = s
+        .check(&examples().join("linux-baseline.yaml"))
+        .args([
+            "--trust-plugins",
+            "--format",
+            "json",
+            "--tags",
+            "accounts,inventory",
+        ])
+        .assert()
+        .get_output()
+        .clone();
+    let report = json(&output.stdout);
+    let ran: Vec<(String, String)> = report["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .filter(|(_, status)| status != "skipped")
+        .collect();
+    let ids: Vec<&str> = ran.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "passwd-present",
+            "root-account-first",
+            "shadow-not-world-readable",
+            "kernel-identified"
+        ]
+    );
+    assert!(
+        ran.iter().all(|(_, status)| status == "pass"),
+        "{report:#}"
+    );
+}
+
+/// What the built-in file plugin reports through links and missing folders, and the command
+/// plugin's working directory, with only the grants the profile implies.
+#[test]
+fn built_ins_follow_links_see_missing_folders_and_run_in_a_directory() {
+    let s = Scratch::new();
+    let root = std::fs::canonicalize(s.dir.path()).unwrap();
+    let r = root.display();
+    std::fs::create_dir(root.join("real")).unwrap();
+    std::fs::write(root.join("real/target"), "x").unwrap();
+    std::os::unix::fs::symlink("real", root.join("dir-link")).unwrap();
+    std::os::unix::fs::symlink("target", root.join("real/file-link")).unwrap();
+    let profile = s.write(
+        "p.yaml",
+        &format!(
+            "profile: {{name: t, version: 1.0.0}}\nplugins: [file, command]\ncontrols:\n  items:\n\
+             \x20   - id: through-links\n      name: a file through two links\n      observations:\n\
+             \x20       - plugin: file\n          config: {{path: {r}/dir-link/file-link, read_content: true}}\n\
+             \x20         expect: [data.exists, data.is_symlink, data.readable, 'fromBase64(data.content_b64) == \"x\"', 'data.content == \"x\"']\n\
+             \x20   - id: missing-folder\n      name: a file in a folder that is not there\n      observations:\n\
+             \x20       - plugin: file\n          config: {{path: {r}/nowhere/file.conf}}\n\
+             \x20         expect: [not data.exists, not data.readable]\n\
+             \x20   - id: in-a-directory\n      name: a command in a working directory\n      observations:\n\
+             \x20       - plugin: command\n          config: {{command: pwd, dir: {r}/real}}\n\
+             \x20         expect: 'data.stdout == \"{r}/real\\n\"'\n"
+        ),
+    );
+    let output = s
+        .check(&profile)
+        .args(["--trust-plugins", "--format", "json"])
+        .assert()
+        .get_output()
+        .clone();
+    let report = json(&output.stdout);
+    assert_eq!(statuses(&report), ["pass", "pass", "pass"], "{report:#}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("fs:read:{r}/real/file-link, fs:read:{r}/real/target")),
+        "the links' real paths were granted: {stderr}"
+    );
+}
+
+/// Loopback services a profile names by address are reached with only the grants it implies: the
+/// SSRF filter lets through an address the grants name.
+#[test]
+fn built_ins_reach_loopback_services_the_profile_names() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = [0u8; 1024];
+            // A plain TCP probe sends nothing; an HTTP client sends its request.
+            if let Ok(n) = stream.read(&mut buf)
+                && n > 0
+            {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            }
+        }
+    });
+    let s = Scratch::new();
+    let profile = s.write(
+        "p.yaml",
+        &format!(
+            "profile: {{name: t, version: 1.0.0}}\nplugins: [tcp, http]\ncontrols:\n  items:\n\
+             \x20   - id: port-open\n      name: port open\n      observations:\n\
+             \x20       - plugin: tcp\n          config: {{host: 127.0.0.1, port: {port}, timeout_ms: 2000}}\n\
+             \x20         expect: data.connected\n\
+             \x20   - id: health\n      name: health\n      observations:\n\
+             \x20       - plugin: http\n          config: {{url: 'http://127.0.0.1:{port}/healthz'}}\n\
+             \x20         expect: [data.status_code == 200, 'data.body_preview == \"ok\"']\n"
+        ),
+    );
+    let output = s
+        .check(&profile)
+        .args(["--trust-plugins", "--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    assert_eq!(statuses(&json(&output.stdout)), ["pass", "pass"]);
+}
