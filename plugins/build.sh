@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds every built-in plugin for wasm32-wasip1 in release (LTO, stripped, no unwinding; see Cargo.toml) and copies the
-# modules into plugins/dist/, which the host embeds. Reproducible: locked dependencies, no debug
-# info, and the machine-specific paths (this checkout, cargo home, rustc sources) remapped, so the
-# same sources give the same bytes on another machine with the same toolchain.
+# Builds every built-in plugin for wasm32-wasip1 in release (LTO, stripped, no unwinding; see
+# Cargo.toml) and copies the modules into plugins/dist/, which the host embeds. Reproducible:
+# locked dependencies, no debug info, and the machine-specific paths (this checkout, cargo home,
+# rustc sources) remapped, so the same sources give the same bytes on another machine with the
+# same toolchain.
 #   plugins/build.sh           build and copy
 #   plugins/build.sh --check   build into a scratch dir and fail if dist/ differs
 set -euo pipefail

@@ -81,6 +81,7 @@ fn bench(c: &mut Criterion) {
         output: None,
         reports: Vec::new(),
         progress: false,
+        quiet: false,
         color: false,
         engine: EngineOptions {
             parallelism: 1,

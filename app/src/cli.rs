@@ -14,7 +14,13 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Log level on stderr: error, warn, info, debug or trace.
-    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "warn",
+        value_name = "LEVEL",
+        value_parser = ["error", "warn", "info", "debug", "trace"]
+    )]
     pub log_level: String,
 }
 

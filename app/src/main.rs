@@ -63,9 +63,11 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        // Output that could not be written (a full disk behind stdout): the job was not done,
+        // as when `-o FILE` cannot be written.
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(1)
+            ExitCode::from(EXIT_USAGE)
         }
     }
 }
@@ -129,7 +131,11 @@ fn run_check(args: &CheckArgs, log_level: &str) -> io::Result<u8> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(
+            !args.no_color
+                && io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .with_writer(reglet_redaction::RedactingStderr::new(redactor.clone()))
         .init();
     for w in &system.warnings {
@@ -161,12 +167,29 @@ fn run_check(args: &CheckArgs, log_level: &str) -> io::Result<u8> {
             dirs::home_dir().as_deref(),
         )
     });
+    // Two reports into one file would leave only the last one written.
+    let mut targets: Vec<std::path::PathBuf> = Vec::new();
+    for path in args
+        .output
+        .iter()
+        .chain(args.reports.iter().map(|r| &r.path))
+    {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        if targets.contains(&absolute) {
+            return usage(format!(
+                "{} is the destination of two reports (-o and --report must name different files)",
+                path.display()
+            ));
+        }
+        targets.push(absolute);
+    }
     let options = CheckOptions {
         profile: args.profile.clone(),
         format: args.format,
         output: args.output.clone(),
         reports: args.reports.clone(),
         progress: !args.quiet && io::stderr().is_terminal(),
+        quiet: args.quiet,
         color: !args.no_color
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && io::stdout().is_terminal(),

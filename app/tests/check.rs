@@ -496,10 +496,7 @@ fn the_baseline_example_runs_on_this_machine() {
             "kernel-identified"
         ]
     );
-    assert!(
-        ran.iter().all(|(_, status)| status == "pass"),
-        "{report:#}"
-    );
+    assert!(ran.iter().all(|(_, status)| status == "pass"), "{report:#}");
 }
 
 /// What the built-in file plugin reports through links and missing folders, and the command
@@ -538,7 +535,9 @@ fn built_ins_follow_links_see_missing_folders_and_run_in_a_directory() {
     assert_eq!(statuses(&report), ["pass", "pass", "pass"], "{report:#}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains(&format!("fs:read:{r}/real/file-link, fs:read:{r}/real/target")),
+        stderr.contains(&format!(
+            "fs:read:{r}/real/file-link, fs:read:{r}/real/target"
+        )),
         "the links' real paths were granted: {stderr}"
     );
 }
@@ -586,4 +585,53 @@ fn built_ins_reach_loopback_services_the_profile_names() {
         .get_output()
         .clone();
     assert_eq!(statuses(&json(&output.stdout)), ["pass", "pass"]);
+}
+
+/// Flags a user can get wrong are refused with exit 2, and `-q` leaves only errors on stderr.
+#[test]
+fn bad_flags_exit_2_and_quiet_means_only_errors() {
+    let s = Scratch::new();
+    let profile = examples().join("local-plugins.yaml");
+    s.check(&profile)
+        .args(["--trust-plugins", "--log-level", "loud"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("loud"));
+    let same = s.path("same.json");
+    s.check(&profile)
+        .args(["--trust-plugins", "-o"])
+        .arg(&same)
+        .arg("--report")
+        .arg(format!("json={}", s.path("./same.json").display()))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("destination of two reports"));
+    assert!(!same.exists(), "nothing ran");
+
+    // A run that ends early under -q: the partial report is written, no warning is printed.
+    let stuck = s.write(
+        "stuck.yaml",
+        "profile: {name: t, version: 1.0.0}\nplugins: [./plugins/sleepy.wat]\ncontrols:\n  items:\n    - id: stuck\n      name: stuck\n      observations:\n        - plugin: sleepy\n          config: {path: /etc/hosts}\n",
+    );
+    let output = s
+        .check(&stuck)
+        .args([
+            "--trust-plugins",
+            "-q",
+            "--timeout",
+            "1s",
+            "--format",
+            "json",
+        ])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(json(&output.stdout)["partial"], true);
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

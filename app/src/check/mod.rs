@@ -49,6 +49,8 @@ pub struct CheckOptions {
     pub reports: Vec<ReportTarget>,
     /// Draw progress on stderr while controls run.
     pub progress: bool,
+    /// Only errors on stderr (`-q`): warnings are not printed.
+    pub quiet: bool,
     /// Colours in the table.
     pub color: bool,
     /// Engine settings.
@@ -88,6 +90,9 @@ pub async fn check(
     let redactor = Arc::clone(&services.redactor);
     // Everything written to `err` before the report passes through the redactor.
     let say = |err: &mut dyn Write, text: String| -> io::Result<()> {
+        if options.quiet && text.starts_with("warning:") {
+            return Ok(());
+        }
         let text = redactor.redact_text(&text).unwrap_or(text);
         writeln!(err, "{text}")
     };
