@@ -136,6 +136,29 @@ pub struct Vetted {
     pub problems: Vec<Problem>,
 }
 
+/// A warning for each built-in whose embedded version does not satisfy the version the profile
+/// asks for (`file@1.2.0`): there is one embedded version, and it runs (its `data` fields are
+/// Reglet's), but the profile's author should know.
+pub fn version_warnings(loaded: &LoadedProfile, needs: &[PluginNeeds]) -> Vec<String> {
+    needs
+        .iter()
+        .filter_map(|n| {
+            let declaration = loaded.plugin(&n.plugin.name)?;
+            let PluginSource::Builtin { version: Some(wanted) } = &declaration.source else {
+                return None;
+            };
+            let requirement = semver::VersionReq::parse(wanted).ok()?;
+            let embedded = semver::Version::parse(&n.info.version).ok()?;
+            (!requirement.matches(&embedded)).then(|| {
+                format!(
+                    "{}: built-in plugin {} is version {embedded}, which does not satisfy `{wanted}`; the embedded version runs",
+                    declaration.location, n.plugin.name
+                )
+            })
+        })
+        .collect()
+}
+
 /// Whether the control at `index` runs; `selection` holds each control's skip reason.
 fn runs(selection: &[Option<String>], index: usize) -> bool {
     selection.get(index).is_none_or(Option::is_none)

@@ -635,3 +635,28 @@ fn bad_flags_exit_2_and_quiet_means_only_errors() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A built-in asked for at a version the embedded one does not satisfy runs, with a warning.
+#[test]
+fn a_builtin_version_the_embedded_one_does_not_satisfy_is_a_warning() {
+    let s = Scratch::new();
+    let profile = s.write(
+        "p.yaml",
+        "profile: {name: t, version: 1.0.0}\nplugins: [file@1.2.0, command@^2]\ncontrols:\n  items:\n    - id: hosts\n      name: hosts\n      observations:\n        - plugin: file\n          config: {path: /etc/hosts}\n          expect: data.exists\n    - id: runs\n      name: runs\n      observations:\n        - plugin: command\n          config: {command: /bin/true}\n",
+    );
+    let output = s
+        .check(&profile)
+        .args(["--trust-plugins"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("p.yaml:2:")
+            && stderr
+                .contains("built-in plugin file is version 2.0.0, which does not satisfy `1.2.0`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("plugin command is version"), "{stderr}");
+}

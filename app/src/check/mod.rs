@@ -142,6 +142,9 @@ pub async fn check(
         }
         return Ok(EXIT_USAGE);
     }
+    for w in preflight::version_warnings(&loaded, &vetted.needs) {
+        say(err, format!("warning: {w}"))?;
+    }
     let level = options.security.unwrap_or(system.security.level);
     let choice = SecurityChoice {
         level,
