@@ -128,7 +128,7 @@ pub struct ControlOutcome {
     pub message: String,
     /// Why the control did not run, when it did not.
     pub skip_reason: Option<String>,
-    /// How many times the observations were run (0 when skipped or never started).
+    /// How many times the observations were run or begun (0 when skipped or never started).
     pub attempts: u32,
     /// From the first attempt's start to the end.
     pub duration: Duration,
@@ -287,8 +287,14 @@ pub async fn run_observed(
     let controls = results
         .into_iter()
         .map(|r| {
-            r.unwrap_or_else(|| {
-                ControlOutcome::unfinished(stopped.as_deref().unwrap_or("the run stopped"))
+            r.unwrap_or_else(|progress| {
+                let mut outcome =
+                    ControlOutcome::unfinished(stopped.as_deref().unwrap_or("the run stopped"));
+                if let Some((began, attempts)) = progress {
+                    outcome.attempts = attempts;
+                    outcome.duration = began.elapsed();
+                }
+                outcome
             })
         })
         .collect();
@@ -415,6 +421,9 @@ struct BoardState {
     /// For each running control, the deadline of its current attempt's observations and the
     /// limit that set it.
     deadlines: Vec<Option<(Instant, DeadlineSource)>>,
+    /// For each control that started: when, and how many attempts it began, so one the run cuts
+    /// short is reported with them.
+    progress: Vec<Option<(Instant, u32)>>,
 }
 
 impl BoardState {
@@ -457,6 +466,7 @@ impl Board {
         let ready = (0..jobs.len()).filter(|&i| waiting[i] == 0).collect();
         let results = vec![None; jobs.len()];
         let deadlines = vec![None; jobs.len()];
+        let progress = vec![None; jobs.len()];
         Board {
             index,
             dependents,
@@ -466,6 +476,7 @@ impl Board {
                 results,
                 running: 0,
                 deadlines,
+                progress,
             }),
             changed: Notify::new(),
             over: Notify::new(),
@@ -491,6 +502,7 @@ impl Board {
             }
             self.observer.started(i, &job.id);
             state.running += 1;
+            state.progress[i] = Some((Instant::now(), 0));
             return Next::Run(i);
         }
         if state.running == 0 {
@@ -543,6 +555,11 @@ impl Board {
         let mut state = self.state.lock();
         if state.results.get(i).is_none_or(Option::is_some) {
             return false;
+        }
+        if attempt.is_some()
+            && let Some((_, attempts)) = &mut state.progress[i]
+        {
+            *attempts += 1;
         }
         state.deadlines[i] = attempt;
         true
@@ -621,7 +638,9 @@ impl Board {
 
     /// The results; when the run was not cut short, controls left in a dependency cycle (the
     /// loader refuses cycles, but jobs may come from elsewhere) are reported skipped.
-    fn finish(&self, complete: bool) -> Vec<Option<ControlOutcome>> {
+    /// Takes the results, with when each unfinished control started and how many attempts it
+    /// began.
+    fn finish(&self, complete: bool) -> Vec<Result<ControlOutcome, Option<(Instant, u32)>>> {
         let mut state = self.state.lock();
         if complete {
             for i in 0..self.jobs.len() {
@@ -635,7 +654,12 @@ impl Board {
                 }
             }
         }
+        let progress = std::mem::take(&mut state.progress);
         std::mem::take(&mut state.results)
+            .into_iter()
+            .zip(progress)
+            .map(|(result, progress)| result.ok_or(progress))
+            .collect()
     }
 }
 

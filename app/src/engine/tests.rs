@@ -298,6 +298,12 @@ async fn the_run_timeout_keeps_partial_results() {
         outcome.controls[2].message,
         format!("did not finish: {stopped}")
     );
+    // The control the run cut short had begun one attempt and ran until the cut; the one that
+    // never started shows none.
+    assert_eq!(outcome.controls[1].attempts, 1);
+    assert!(outcome.controls[1].duration >= Duration::from_millis(150));
+    assert_eq!(outcome.controls[2].attempts, 0);
+    assert_eq!(outcome.controls[2].duration, Duration::ZERO);
 }
 
 // Two workers, as in the binary: on one thread the blocked plugin would starve `quick`, and
