@@ -660,3 +660,29 @@ fn a_builtin_version_the_embedded_one_does_not_satisfy_is_a_warning() {
     );
     assert!(!stderr.contains("plugin command is version"), "{stderr}");
 }
+
+/// The built-ins' schemas refuse out-of-range ports, unknown record types and a command that is
+/// both or neither of `command` and `run`, before anything runs.
+#[test]
+fn built_in_configs_out_of_range_are_refused_before_the_run() {
+    let s = Scratch::new();
+    let profile = s.write(
+        "p.yaml",
+        "profile: {name: t, version: 1.0.0}\nplugins: [dns, tcp, smtp, command]\ncontrols:\n  items:\n    - id: x\n      name: x\n      observations:\n        - plugin: dns\n          config: {hostname: example.test, record_type: BOGUS}\n        - plugin: tcp\n          config: {host: 127.0.0.1, port: 99999}\n        - plugin: tcp\n          config: {host: 127.0.0.1, port: '70000'}\n        - plugin: smtp\n          config: {host: 127.0.0.1, port: 0}\n        - plugin: command\n          config: {command: /bin/true, run: 'true'}\n        - plugin: command\n          config: {}\n    - id: fine\n      name: fine\n      observations:\n        - plugin: dns\n          config: {hostname: example.test, record_type: mx}\n        - plugin: tcp\n          config: {host: 127.0.0.1, port: '8080'}\n",
+    );
+    let output = s
+        .check(&profile)
+        .arg("--trust-plugins")
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for line in [8, 10, 12, 14, 16, 18] {
+        assert!(
+            stderr.contains(&format!("p.yaml:{line}:11: control `x`")),
+            "line {line}: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("control `fine`"), "{stderr}");
+}

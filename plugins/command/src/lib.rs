@@ -14,9 +14,11 @@ pub struct Command;
 
 /// One command to run: `command` (+ `args`) or `run`.
 #[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
+// Exactly one of `command` and `run`, refused when the profile is checked rather than at run time.
+#[schemars(extend("oneOf" = [{"required": ["command"]}, {"required": ["run"]}]))]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Program to run directly (absolute path).
+    /// Program to run directly: an absolute path, or a name looked up in the host's search path.
     #[serde(default)]
     pub command: Option<String>,
     /// Its arguments.

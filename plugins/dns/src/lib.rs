@@ -21,8 +21,11 @@ pub struct Dns;
 pub struct Config {
     /// The name to resolve.
     pub hostname: String,
-    /// A, AAAA, CNAME, MX, TXT or NS (default A).
+    /// A, AAAA, CNAME, MX, TXT or NS (default A), in either case.
     #[serde(default)]
+    #[schemars(regex(
+        pattern = r"^(?:[Aa]|[Aa]{4}|[Cc][Nn][Aa][Mm][Ee]|[Mm][Xx]|[Tt][Xx][Tt]|[Nn][Ss])$"
+    ))]
     pub record_type: Option<String>,
     /// `host` or `host:port` of a resolver to ask instead of the system's (needs its own grant).
     #[serde(default)]

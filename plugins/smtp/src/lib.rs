@@ -20,6 +20,7 @@ pub struct Config {
     /// Mail server.
     pub host: String,
     /// Port: 25, 465 (implicit TLS) or 587 (submission) usually.
+    #[schemars(range(min = 1))]
     pub port: u16,
     /// Milliseconds to connect and talk before giving up (default 10000).
     #[serde(default)]

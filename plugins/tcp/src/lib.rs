@@ -18,11 +18,26 @@ pub struct Tcp;
 /// A port given as a number or, as Reglet's profiles sometimes do, a string.
 #[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
+#[schemars(transform = port_range)]
 pub enum Port {
     /// `443`.
     Number(u64),
     /// `"443"`.
     Text(String),
+}
+
+/// A port number or its decimal text (`"{{ .vars.port }}"` expands to text), 1–65535: a port out
+/// of range is refused when the profile is checked, before anything runs.
+fn port_range(schema: &mut schemars::Schema) {
+    *schema = schemars::json_schema!({
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": 65535},
+            {
+                "type": "string",
+                "pattern": r"^\s*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])\s*$"
+            }
+        ]
+    });
 }
 
 impl Port {
