@@ -47,7 +47,7 @@ pub fn rfc3339(secs: u64, nanos: u32) -> String {
         out.push('.');
         let mut frac = nanos;
         let mut width = 9;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }
