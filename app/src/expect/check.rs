@@ -140,6 +140,9 @@ pub(crate) fn check(src: &str) -> Result<(), String> {
                 stack.pop();
             }
             (Tok::Punct, "..") => check_range(&tokens, i)?,
+            (Tok::Ident, "matches") if next.is_some_and(|n| n.kind == Tok::Str) => {
+                check_pattern(next.map(|n| n.text).unwrap_or_default())?;
+            }
             (Tok::Ident, _) => {
                 let in_predicate = stack.contains(&Frame::Call { predicate: true });
                 check_ident(tok, prev, next, stack.last(), in_predicate)?;
@@ -206,6 +209,49 @@ fn check_ident(
     ))
 }
 
+/// A literal pattern after `matches` must compile, or every evaluation would be an error.
+fn check_pattern(literal: &str) -> Result<(), String> {
+    let Some(pattern) = string_value(literal) else {
+        return Ok(());
+    };
+    regex::Regex::new(&pattern)
+        .map(drop)
+        .map_err(|e| format!("`matches {literal}` is not a valid regular expression: {e}"))
+}
+
+/// The text of a string literal (`"..."`, `'...'` or a raw `` `...` ``); `None` for bytes.
+fn string_value(literal: &str) -> Option<String> {
+    let quote = literal.chars().next()?;
+    let inner = literal.get(1..literal.len().checked_sub(1)?)?;
+    if quote == '`' {
+        return Some(inner.to_owned());
+    }
+    if quote != '"' && quote != '\'' {
+        return None;
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(q @ ('\\' | '"' | '\'')) => out.push(q),
+            // Anything else is kept as written, so the regex sees `\d` as a class.
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    Some(out)
+}
+
 /// A range must have literal integer bounds and a bounded length, or it could allocate without
 /// limit (`0..data.size`).
 fn check_range(tokens: &[Token<'_>], at: usize) -> Result<(), String> {
@@ -255,6 +301,8 @@ mod tests {
             "-2..-1 == [-2, -1]",
             "$env.data != nil",
             "data.x ? data.y : false",
+            "data.stdout matches \"^\\\\d+ active$\"",
+            "data.s matches `\\d[a-z]`",
         ] {
             assert_eq!(check(src), Ok(()), "{src}");
         }
@@ -271,6 +319,8 @@ mod tests {
             ("let x = 1; x", "`let`"),
             ("0..data.n", "integer literals"),
             ("0..100000", "at most 10000"),
+            ("data.s matches \"[\"", "not a valid regular expression"),
+            ("data.s matches '(a'", "not a valid regular expression"),
             (
                 "data.x == 1 || data.y == 2 || data.z == 3 || data.w == 4",
                 "",
