@@ -1,6 +1,7 @@
 //! The composition root: the only place the wasmtime runtime and the redaction engine are named.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use reglet::check::Services;
 use reglet::engine::EngineOptions;
@@ -47,9 +48,18 @@ pub fn size_pool_for(engine: &EngineOptions) {
     reglet_runtime::size_instance_pool(slots);
 }
 
-/// The executor and the redactor for a run.
-pub fn services(system: &SystemConfig, redactor: Arc<dyn Redactor>) -> Result<Services, String> {
+/// The executor and the redactor for a run. `call_limit`, when given, caps the time of plugin
+/// calls that carry no deadline of their own (a plugin's `describe`), so `--timeout` bounds the
+/// checks before the run too.
+pub fn services(
+    system: &SystemConfig,
+    redactor: Arc<dyn Redactor>,
+    call_limit: Option<Duration>,
+) -> Result<Services, String> {
     let mut options = RuntimeOptions::new(Arc::clone(&redactor));
+    if let Some(limit) = call_limit {
+        options = options.default_timeout(limit.min(reglet_runtime::DEFAULT_TIMEOUT));
+    }
     if let Some(mib) = system.wasm_memory_limit_mb {
         options = options.memory_limit_mib(i64::try_from(mib).unwrap_or(i64::MAX));
     }

@@ -94,7 +94,7 @@ where
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let services = match compose::services(&system, redactor) {
+        let services = match compose::services(&system, redactor, None) {
             Ok(s) => s,
             Err(e) => return usage(e),
         };
@@ -223,7 +223,7 @@ fn run_check(args: &CheckArgs, log_level: &str) -> io::Result<u8> {
         .enable_all()
         .build()?;
     let code = runtime.block_on(async {
-        let services = match compose::services(&system, redactor) {
+        let services = match compose::services(&system, redactor, options.engine.timeout) {
             Ok(s) => s,
             Err(e) => return usage(e),
         };

@@ -686,3 +686,30 @@ fn built_in_configs_out_of_range_are_refused_before_the_run() {
     }
     assert!(!stderr.contains("control `fine`"), "{stderr}");
 }
+
+/// `--timeout` bounds the checks before the run too: a plugin whose `describe` never returns is
+/// stopped by it, not by the runtime's 30 s default.
+#[test]
+fn the_run_timeout_bounds_a_plugin_that_never_describes_itself() {
+    let s = Scratch::new();
+    let wat = std::fs::read_to_string(s.path("plugins/file_exists.wat")).unwrap();
+    let anchor = "(func (export \"describe\") (result i64) ";
+    assert!(wat.contains(anchor));
+    let stuck = wat.replacen(anchor, &format!("{anchor}(loop $spin (br $spin)) "), 1);
+    std::fs::write(s.path("plugins/mute.wat"), stuck).unwrap();
+    let profile = s.write(
+        "p.yaml",
+        "profile: {name: t, version: 1.0.0}\nplugins: [./plugins/mute.wat]\ncontrols:\n  items:\n    - id: x\n      name: x\n      observations:\n        - plugin: mute\n          config: {path: /etc/hosts}\n",
+    );
+    let started = std::time::Instant::now();
+    s.check(&profile)
+        .args(["--trust-plugins", "--timeout", "1s"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(2);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+}
