@@ -87,6 +87,7 @@ pub(super) async fn settle(
     executor: &dyn PluginExecutor,
     choice: &SecurityChoice,
     grants_file: Option<&Path>,
+    reglet_saved: &GrantSet,
     prompter: &mut dyn Prompter,
     redact: &dyn Fn(&str) -> String,
     say: &mut dyn FnMut(String) -> io::Result<()>,
@@ -109,7 +110,10 @@ pub(super) async fn settle(
             } else {
                 n.needed.clone()
             };
-            (&n.plugin, given, n.needed.difference(&saved))
+            // What Reglet's own config saved counts as given too (never the private switch,
+            // which Reglet saved for every plugin at once).
+            let missing = n.needed.difference(&saved).difference(reglet_saved);
+            (&n.plugin, given, missing)
         })
         .collect();
     // Grants as they may be shown: secrets redacted, control characters escaped.

@@ -156,6 +156,7 @@ pub async fn check(
         &*services.executor,
         &choice,
         options.grants_file.as_deref(),
+        &system.reglet_grants(),
         prompter,
         &|text| {
             redactor

@@ -111,6 +111,18 @@ pub struct SystemConfig {
 }
 
 impl SystemConfig {
+    /// The grants Reglet saved (`capabilities:`), as one set; entries that do not parse as a
+    /// grant are left out. Reglet saved them for every plugin at once, so they count as already
+    /// given to any plugin, which still gets no more than its configs imply.
+    pub fn reglet_grants(&self) -> reglet_domain::GrantSet {
+        self.capabilities
+            .iter()
+            .filter_map(|c| {
+                reglet_domain::GrantSet::parse(&format!("{}:{}", c.kind, c.pattern)).ok()
+            })
+            .fold(reglet_domain::GrantSet::new(), |all, g| all.merge(&g))
+    }
+
     /// Reads the config at `path`, which must exist (`--config PATH`).
     ///
     /// # Errors

@@ -110,6 +110,8 @@ async fn run(
         &mock,
         &choice,
         Some(&grants_file),
+        // What a Reglet config saved: `exec:/usr/bin/id` for every plugin.
+        &reglet_domain::GrantSet::parse("exec:/usr/bin/id").unwrap(),
         &mut prompter,
         // Two secrets: `hunter2`, and `it's-s3cret`, which a grant writes escaped (`it\'s-s3cret`).
         &|text| {
@@ -321,4 +323,22 @@ async fn without_a_terminal_the_lines_to_add_fit_the_file_and_never_carry_a_secr
     );
     assert!(text.contains("\ngrants:\n"), "{text}");
     assert!(text.contains("\"fs:read:/etc/hosts\""), "{text}");
+}
+
+#[tokio::test]
+async fn what_reglets_config_saved_is_not_asked_again_and_gives_no_more() {
+    let saved = "grants:\n  - plugin: file\n    sha256: file-sha\n    capabilities: [\"fs:read:/etc/hosts\"]\n";
+    let out = run(
+        needs(json!({"command": "/usr/bin/id", "args": ["-u"]})),
+        without_a_terminal(),
+        &[],
+        Some(saved),
+    )
+    .await;
+    assert!(out.went_ahead, "{:?}", out.said);
+    assert_eq!(
+        out.given[1],
+        ("command".to_owned(), vec!["exec:/usr/bin/id:-u".to_owned()]),
+        "only what the config implies, though Reglet saved any arguments"
+    );
 }
