@@ -77,6 +77,15 @@ impl Prompter for TerminalPrompter {
     }
 }
 
+/// Where grants given before are found.
+#[derive(Debug, Clone, Copy)]
+pub struct SavedGrants<'a> {
+    /// `grants.yaml`, by plugin name and digest; "always" answers are added to it.
+    pub file: Option<&'a Path>,
+    /// What Reglet saved in the system config, for every plugin at once.
+    pub reglet: &'a GrantSet,
+}
+
 /// Works out, asks for and gives each plugin its grants. False when the run must not go ahead
 /// (denied, or missing without a person to ask); the reasons have been said through `say`.
 ///
@@ -86,12 +95,12 @@ pub(super) async fn settle(
     needs: &[PluginNeeds],
     executor: &dyn PluginExecutor,
     choice: &SecurityChoice,
-    grants_file: Option<&Path>,
-    reglet_saved: &GrantSet,
+    saved: SavedGrants<'_>,
     prompter: &mut dyn Prompter,
     redact: &dyn Fn(&str) -> String,
     say: &mut dyn FnMut(String) -> io::Result<()>,
 ) -> io::Result<bool> {
+    let (grants_file, reglet_saved) = (saved.file, saved.reglet);
     let mut store = match grants_file.map(GrantStore::load).transpose() {
         Ok(s) => s.unwrap_or_default(),
         Err(e) => {

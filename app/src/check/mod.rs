@@ -155,8 +155,10 @@ pub async fn check(
         &vetted.needs,
         &*services.executor,
         &choice,
-        options.grants_file.as_deref(),
-        &system.reglet_grants(),
+        grants_flow::SavedGrants {
+            file: options.grants_file.as_deref(),
+            reglet: &system.reglet_grants(),
+        },
         prompter,
         &|text| {
             redactor

@@ -9,7 +9,7 @@ use reglet_ports::MockPluginExecutor;
 
 use serde_json::json;
 
-use super::{Answer, Prompter, SecurityChoice, settle};
+use super::{Answer, Prompter, SavedGrants, SecurityChoice, settle};
 use crate::grants::{self, GrantStore};
 use crate::preflight::{LoadedPlugin, PluginNeeds};
 use crate::system_config::SecurityLevel;
@@ -109,9 +109,11 @@ async fn run(
         &needs,
         &mock,
         &choice,
-        Some(&grants_file),
-        // What a Reglet config saved: `exec:/usr/bin/id` for every plugin.
-        &reglet_domain::GrantSet::parse("exec:/usr/bin/id").unwrap(),
+        SavedGrants {
+            file: Some(&grants_file),
+            // What a Reglet config saved: `exec:/usr/bin/id` for every plugin.
+            reglet: &GrantSet::parse("exec:/usr/bin/id").unwrap(),
+        },
         &mut prompter,
         // Two secrets: `hunter2`, and `it's-s3cret`, which a grant writes escaped (`it\'s-s3cret`).
         &|text| {
