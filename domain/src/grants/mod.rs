@@ -271,6 +271,15 @@ impl GrantSet {
         })
     }
 
+    /// True when a grant names exactly `ip` (one address, not a network) with `port`: the user
+    /// wrote this address, which lets a connection reach it even when it is not public.
+    pub fn names_exact_address(&self, ip: std::net::IpAddr, port: u16) -> bool {
+        let requested = RequestedHost::Ip(canonical_ip(ip));
+        self.network
+            .iter()
+            .any(|g| matches!(g.host, HostPattern::Ip(_)) && g.matches(&requested, port))
+    }
+
     /// True when connections to private, loopback, link-local and other non-public addresses are
     /// allowed. Only an explicit `network:outbound:private` grant turns this on; `*` never does.
     pub fn allows_private_networks(&self) -> bool {

@@ -105,14 +105,16 @@ pub(crate) async fn vet(
     let mut refused = None;
     let mut addrs = Vec::new();
     for ip in ips {
-        // A non-public address is reached when the grants name it (the user wrote that address)
-        // or allow private networks; a metadata endpoint needs both.
-        let named = grants.names_address(ip, port);
+        // A non-public address is reached when a grant names exactly it (the user wrote that
+        // address; a network such as 0.0.0.0/0 does not count, nor does 0.0.0.0, which Linux
+        // takes for this host) or when private networks are allowed; a metadata endpoint needs
+        // the switch and a grant naming it.
         let allowed = |metadata: bool| {
             if metadata {
-                private_allowed && named
+                private_allowed && grants.names_address(ip, port)
             } else {
-                private_allowed || named
+                private_allowed
+                    || (!is_this_host_wildcard(ip) && grants.names_exact_address(ip, port))
             }
         };
         match classify(ip) {
@@ -153,6 +155,14 @@ pub(crate) async fn vet(
 
 /// How an address is written in a grant string that names it. Only the IPv4-mapped form is folded
 /// (it is the same socket destination); a NAT64, 6to4 or other spelling is its own address.
+/// `0.0.0.0/8` and `::`: "this network", which a connection takes for the local host.
+fn is_this_host_wildcard(ip: IpAddr) -> bool {
+    match reglet_domain::grants::canonical_ip(ip) {
+        IpAddr::V4(v4) => v4.octets()[0] == 0,
+        IpAddr::V6(v6) => v6.is_unspecified(),
+    }
+}
+
 fn host_for_grant(ip: IpAddr) -> String {
     match reglet_domain::grants::canonical_ip(ip) {
         IpAddr::V6(v6) => format!("[{v6}]"),

@@ -94,11 +94,25 @@ async fn a_private_address_the_grants_name_is_reached_without_the_private_switch
     for (grant, host) in [
         ("network:outbound:127.0.0.1:8080", "127.0.0.1"),
         ("network:outbound:[::1]:8080", "[::1]"),
-        ("network:outbound:10.0.0.0/8:8080", "10.1.2.3"),
+        ("network:outbound:10.1.2.3:8080", "10.1.2.3"),
     ] {
         let ctx = context(&[grant], MockDnsResolver::new());
         let dest = vet(&ctx.grants, &ctx.dns, host, 8080, soon()).await;
         assert!(dest.is_ok(), "{grant} -> {host}: {dest:?}");
+    }
+    // A network is no name for an address (0.0.0.0/0 would lift the filter for everything), and
+    // 0.0.0.0 or :: reach this host whatever they are called.
+    for (grant, host) in [
+        ("network:outbound:0.0.0.0/0:8080", "127.0.0.1"),
+        ("network:outbound:10.0.0.0/8:8080", "10.1.2.3"),
+        ("network:outbound:0.0.0.0:8080", "0.0.0.0"),
+        ("network:outbound:[::]:8080", "[::]"),
+    ] {
+        let ctx = context(&[grant], MockDnsResolver::new());
+        let err = vet(&ctx.grants, &ctx.dns, host, 8080, soon())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorType::SsrfProtection, "{grant} -> {host}");
     }
     // A name granted by name that resolves to a private address is still refused, and the
     // message says both ways to allow it.
