@@ -143,30 +143,94 @@ fn push_connect(out: &mut Vec<String>, host: &str, port: u16) {
 /// The real paths a walk to `path` meets when it goes through symbolic links: each link's own
 /// real path and, last, the real path of what the chain ends at. Empty when `path` holds no link
 /// (or does not exist); bounded by Linux's 40 hops.
+///
+/// A link is followed only where nobody but root or the user running reglet can have put it: in
+/// a directory that one of them owns and nobody else may write. Otherwise whoever can replace a
+/// checked file with a link would choose what the next run is granted; the chain stops there, and
+/// the sandbox refuses the link until its target is granted by hand.
 fn real_paths_through_links(path: &str) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut current = std::path::PathBuf::from(path);
-    for _ in 0..40 {
-        let (Some(parent), Some(name)) = (current.parent(), current.file_name()) else {
-            break;
-        };
-        let Ok(real_parent) = std::fs::canonicalize(parent) else {
-            break;
-        };
-        let real = real_parent.join(name);
-        let link = std::fs::read_link(&real);
-        if real.as_os_str() != std::ffi::OsStr::new(path)
-            && is_literal(&real.to_string_lossy())
-            && !out.contains(&real)
+    use std::collections::VecDeque;
+    use std::ffi::OsString;
+    use std::path::{Component, PathBuf};
+    let parts = |p: &Path| -> Vec<OsString> {
+        p.components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_owned()),
+                Component::ParentDir => Some(OsString::from("..")),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut out: Vec<PathBuf> = Vec::new();
+    let add = |p: PathBuf, out: &mut Vec<PathBuf>| {
+        if p.as_os_str() != std::ffi::OsStr::new(path)
+            && is_literal(&p.to_string_lossy())
+            && !out.contains(&p)
         {
-            out.push(real.clone());
+            out.push(p);
         }
-        match link {
-            Ok(target) => current = real_parent.join(target),
-            Err(_) => break,
+    };
+    let mut pending: VecDeque<OsString> = parts(Path::new(path)).into();
+    // Always a real path: every link on the way to it has been followed.
+    let mut current = PathBuf::from("/");
+    let mut hops = 0;
+    let mut followed = false;
+    while let Some(part) = pending.pop_front() {
+        if part == ".." {
+            current.pop();
+            continue;
+        }
+        let candidate = current.join(&part);
+        match std::fs::symlink_metadata(&candidate) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                hops += 1;
+                let target = std::fs::read_link(&candidate);
+                // A last link is looked at itself too (`is_symlink`); one on the way is only
+                // walked through, which the path's own grant allows.
+                if pending.is_empty() {
+                    add(candidate, &mut out);
+                }
+                let Ok(target) = target else { return out };
+                if hops > 40 || !only_trusted_can_write(&current) {
+                    return out;
+                }
+                followed = true;
+                if target.is_absolute() {
+                    current = PathBuf::from("/");
+                }
+                for piece in parts(&target).into_iter().rev() {
+                    pending.push_front(piece);
+                }
+            }
+            Ok(_) => current = candidate,
+            // Missing: nothing below it can be a link.
+            Err(_) => {
+                current = candidate;
+                current.extend(pending.drain(..));
+                break;
+            }
         }
     }
+    if followed {
+        add(current, &mut out);
+    }
     out
+}
+
+/// True when only root or the user running reglet can change what `dir` holds.
+#[cfg(unix)]
+fn only_trusted_can_write(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return false;
+    };
+    let me = rustix::process::geteuid().as_raw();
+    (meta.uid() == 0 || meta.uid() == me) && meta.mode() & 0o022 == 0
+}
+
+#[cfg(not(unix))]
+fn only_trusted_can_write(_dir: &Path) -> bool {
+    false
 }
 
 /// True when `text` holds no glob syntax and no control character: a config value becomes a
@@ -358,6 +422,29 @@ mod tests {
             let got = implied_by(json!({"path": plain}).as_object().unwrap());
             assert_eq!(got, [format!("fs:read:{}", plain.display())]);
         }
+        // A link in a folder others may write is not followed: whoever planted it would choose
+        // the grant.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(root.join("real"), std::fs::Permissions::from_mode(0o777))
+            .unwrap();
+        let got = implied_by(json!({"path": path}).as_object().unwrap());
+        assert_eq!(
+            got,
+            [
+                format!("fs:read:{}", path.display()),
+                format!("fs:read:{r}/real/file-link"),
+            ]
+        );
+        // Nor a link to a directory, planted on the way.
+        std::fs::create_dir(root.join("secret")).unwrap();
+        std::fs::write(root.join("secret/key"), "k").unwrap();
+        std::fs::create_dir(root.join("open")).unwrap();
+        std::fs::set_permissions(root.join("open"), std::fs::Permissions::from_mode(0o777))
+            .unwrap();
+        std::os::unix::fs::symlink(root.join("secret"), root.join("open/evil")).unwrap();
+        let planted = root.join("open/evil/key");
+        let got = implied_by(json!({"path": planted}).as_object().unwrap());
+        assert_eq!(got, [format!("fs:read:{}", planted.display())]);
     }
 
     #[test]
