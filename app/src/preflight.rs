@@ -123,6 +123,10 @@ pub struct PluginNeeds {
     pub info: PluginInfo,
     /// What its observations' configs imply, within what it declared.
     pub needed: GrantSet,
+    /// The part of `needed` that comes from secrets in the configs: it must never be shown or
+    /// saved as it is, whatever form the secret took in it (a normalised path, a lower-cased
+    /// host, part of a URL).
+    pub from_secrets: GrantSet,
 }
 
 /// Everything found about a profile's plugins before running.
@@ -342,18 +346,25 @@ async fn needed_grants(
             message: format!("cannot describe plugin {}: {e}", plugin.name),
         }
     })?;
-    let needed = loaded
-        .controls
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| runs(selection, *i))
-        .flat_map(|(_, c)| c.observations.iter())
-        .filter(|o| o.plugin == plugin.name)
-        .map(|o| grants::needed(&config_of(&o.config), &info.capabilities))
-        .fold(GrantSet::new(), |all, g| all.merge(&g));
+    let implied = |config_of: &dyn Fn(&ObservationConfig) -> Map<String, Value>| {
+        loaded
+            .controls
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| runs(selection, *i))
+            .flat_map(|(_, c)| c.observations.iter())
+            .filter(|o| o.plugin == plugin.name)
+            .map(|o| grants::needed(&config_of(&o.config), &info.capabilities))
+            .fold(GrantSet::new(), |all, g| all.merge(&g))
+    };
+    let needed = implied(config_of);
+    // What the configs imply with every secret masked: whatever `needed` has beyond it exists
+    // only because of a secret's value.
+    let from_secrets = needed.difference(&implied(&ObservationConfig::masked));
     Ok(PluginNeeds {
         plugin: plugin.clone(),
         info,
         needed,
+        from_secrets,
     })
 }

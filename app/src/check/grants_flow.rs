@@ -110,7 +110,7 @@ pub(super) async fn settle(
     };
     // What each plugin is given: what it needs, and the private-network switch when the user
     // saved it for this plugin (no config implies it, so it is never asked for).
-    let needs: Vec<(&LoadedPlugin, GrantSet, GrantSet)> = needs
+    let needs: Vec<(&LoadedPlugin, GrantSet, GrantSet, &GrantSet)> = needs
         .iter()
         .map(|n| {
             let saved = store.granted(n.plugin.name.as_str(), &n.plugin.sha256);
@@ -122,27 +122,32 @@ pub(super) async fn settle(
             // What Reglet's own config saved counts as given too (never the private switch,
             // which Reglet saved for every plugin at once).
             let missing = n.needed.difference(&saved).difference(reglet_saved);
-            (&n.plugin, given, missing)
+            (&n.plugin, given, missing, &n.from_secrets)
         })
         .collect();
     // Grants as they may be shown: secrets redacted, control characters escaped.
-    let shown = |set: &GrantSet| -> Vec<String> {
+    let shown = |set: &GrantSet, from_secrets: &GrantSet| -> Vec<String> {
+        let secret = from_secrets.to_strings();
         set.to_strings()
             .iter()
-            .map(|g| displayed(g, redact).0)
+            .map(|g| displayed(g, redact, secret.contains(g)).0)
             .collect()
     };
     let mut missing_lines = Vec::new();
     let mut unsaveable = Vec::new();
     let mut save = false;
-    for (plugin, _, missing) in &needs {
+    for (plugin, _, missing, from_secrets) in &needs {
         if missing.is_empty() {
             continue;
         }
         let risk = missing.risk().level;
         let broad = risk >= RiskLevel::High;
         let raw = missing.to_strings();
-        let holds_secret = raw.iter().any(|g| displayed(g, redact).1);
+        let secret = from_secrets.to_strings();
+        let holds_secret = raw
+            .iter()
+            .any(|g| displayed(g, redact, secret.contains(g)).1);
+        let shown = |set: &GrantSet| shown(set, from_secrets);
         if choice.trust_plugins {
             tracing::warn!(plugin = %plugin.name, grants = %shown(missing).join(", "), "granted because of --trust-plugins");
             continue;
@@ -229,7 +234,7 @@ pub(super) async fn settle(
     if save && let Err(e) = store.save() {
         say(format!("warning: the grants were given but not saved: {e}"))?;
     }
-    for (plugin, given, _) in needs {
+    for (plugin, given, _, _) in needs {
         if let Err(e) = executor.set_grants(&plugin.name, given).await {
             say(format!(
                 "error: cannot give plugin {} its grants: {e}",
@@ -241,10 +246,12 @@ pub(super) async fn settle(
     Ok(true)
 }
 
-/// A grant as it may be shown, and whether it holds a secret. An argument in a grant may be
-/// written with backslash escapes (`it\'s`), which would hide a secret from a literal match, so
-/// the unescaped text is checked too and, when it holds one, shown redacted instead.
-fn displayed(grant: &str, redact: &dyn Fn(&str) -> String) -> (String, bool) {
+/// A grant as it may be shown, and whether it holds a secret. `from_secret` says the grant
+/// exists only because of a secret's value (see [`PluginNeeds::from_secrets`]); one that the
+/// redactor cannot find the secret in (a normalised path, part of a URL) is shown as a
+/// placeholder. An argument may be written with backslash escapes (`it\'s`), which would hide a
+/// secret from a literal match, so the unescaped text is checked too.
+fn displayed(grant: &str, redact: &dyn Fn(&str) -> String, from_secret: bool) -> (String, bool) {
     let direct = redact(grant);
     if direct != grant {
         return (printable(&direct), true);
@@ -260,6 +267,10 @@ fn displayed(grant: &str, redact: &dyn Fn(&str) -> String) -> (String, bool) {
     let redacted = redact(&plain);
     if redacted != plain {
         return (printable(&redacted), true);
+    }
+    if from_secret {
+        let kind = grant.split(':').next().unwrap_or("grant");
+        return (format!("{kind}:[a grant holding a secret]"), true);
     }
     (printable(grant), false)
 }

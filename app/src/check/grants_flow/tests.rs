@@ -48,6 +48,7 @@ fn needs(command: serde_json::Value) -> Vec<PluginNeeds> {
         let info = info(name, declared);
         PluginNeeds {
             needed: grants::needed(config.as_object().unwrap(), &info.capabilities),
+            from_secrets: GrantSet::new(),
             plugin: LoadedPlugin {
                 name: PluginName::new(name).unwrap(),
                 sha256: format!("{name}-sha"),
@@ -342,5 +343,22 @@ async fn what_reglets_config_saved_is_not_asked_again_and_gives_no_more() {
         out.given[1],
         ("command".to_owned(), vec!["exec:/usr/bin/id:-u".to_owned()]),
         "only what the config implies, though Reglet saved any arguments"
+    );
+}
+
+#[tokio::test]
+async fn a_grant_from_a_secret_is_never_shown_even_when_redaction_cannot_find_it() {
+    // The path's secret `a//b-s3cret` is normalised to `a/b-s3cret` in the grant, where no
+    // literal match finds it; preflight marks the grant as coming from a secret.
+    let mut needs = needs(uptime());
+    needs[0].needed = GrantSet::parse("fs:read:/data/a/b-s3cret/file").unwrap();
+    needs[0].from_secrets = needs[0].needed.clone();
+    let out = run(needs, without_a_terminal(), &[], None).await;
+    assert!(!out.went_ahead);
+    let text = out.said.join("\n");
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(
+        text.contains("Plugin file needs grants that hold a secret"),
+        "{text}"
     );
 }
