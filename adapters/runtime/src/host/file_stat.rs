@@ -33,7 +33,7 @@ pub(crate) async fn file_stat(call: Call, bytes: Vec<u8>) -> Result<Value, CallE
         Err(Errno::Acces | Errno::Notcapable) => Err(CallError::refused(
             ErrorDetail::new(
                 ErrorType::Capability,
-                format!("permission denied: read of {path} is not granted"),
+                format!("permission denied: read of {path} (or of what a link on the way points to) is not granted"),
             )
             .with_code("fs"),
         )),
