@@ -346,21 +346,28 @@ async fn needed_grants(
             message: format!("cannot describe plugin {}: {e}", plugin.name),
         }
     })?;
-    let implied = |config_of: &dyn Fn(&ObservationConfig) -> Map<String, Value>| {
-        loaded
-            .controls
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| runs(selection, *i))
-            .flat_map(|(_, c)| c.observations.iter())
-            .filter(|o| o.plugin == plugin.name)
-            .map(|o| grants::needed(&config_of(&o.config), &info.capabilities))
-            .fold(GrantSet::new(), |all, g| all.merge(&g))
-    };
-    let needed = implied(config_of);
-    // What the configs imply with every secret masked: whatever `needed` has beyond it exists
-    // only because of a secret's value.
-    let from_secrets = needed.difference(&implied(&ObservationConfig::masked));
+    // Each config's grants, and the same with every secret masked: whatever `needed` has beyond
+    // the masked ones exists only because of a secret's value. A config without secrets is
+    // worked out once.
+    let mut needed = GrantSet::new();
+    let mut masked = GrantSet::new();
+    for o in loaded
+        .controls
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| runs(selection, *i))
+        .flat_map(|(_, c)| c.observations.iter())
+        .filter(|o| o.plugin == plugin.name)
+    {
+        let grants = grants::needed(&config_of(&o.config), &info.capabilities);
+        if o.config.secret_slots().is_empty() {
+            masked = masked.merge(&grants);
+        } else {
+            masked = masked.merge(&grants::needed(&o.config.masked(), &info.capabilities));
+        }
+        needed = needed.merge(&grants);
+    }
+    let from_secrets = needed.difference(&masked);
     Ok(PluginNeeds {
         plugin: plugin.clone(),
         info,
