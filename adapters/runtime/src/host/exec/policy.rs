@@ -84,6 +84,18 @@ pub(crate) fn vet(grants: &GrantSet, ask: &Ask<'_>) -> Result<Vetted, Rejection>
             ),
         )))
     })?;
+    if !command.starts_with('/') {
+        // A bare name means whatever the search path holds under it, whatever the grant: only a
+        // program that root alone could have put there may answer to it.
+        let resolved = std::fs::canonicalize(&program)
+            .ok()
+            .and_then(|p| p.to_str().map(str::to_owned));
+        if let Err(why) = root_controlled(&program, resolved.as_deref()) {
+            return Err(refused(format!(
+                "permission denied: {command} is found as {program}, but {why}, so someone other than root could have put it there; name the program by its absolute path"
+            )));
+        }
+    }
     let allows = |c: &str| grants.allows(&AccessRequest::Exec { command: c, args });
     if !(allows(command) || allows(&program)) {
         return Err(not_granted(grants, command, &program, args));
