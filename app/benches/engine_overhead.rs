@@ -91,6 +91,7 @@ fn bench(c: &mut Criterion) {
         security: None,
         filters: Filters::default(),
         grants_file: None,
+        evidence_limit: reglet::engine::evidence_limit::DEFAULT_EVIDENCE_LIMIT,
     };
     let system = SystemConfig::default();
 

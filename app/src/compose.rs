@@ -63,8 +63,11 @@ pub fn services(
     if let Some(mib) = system.wasm_memory_limit_mb {
         options = options.memory_limit_mib(i64::try_from(mib).unwrap_or(i64::MAX));
     }
+    // What a plugin may return at all stays a hard cap against hostile plugins; evidence over
+    // `max_evidence_size_bytes` is cut for the report instead (engine::evidence_limit).
     if let Some(bytes) = system.max_evidence_size_bytes {
-        options = options.max_result_bytes(usize::try_from(bytes).unwrap_or(usize::MAX));
+        let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+        options = options.max_result_bytes(bytes.max(reglet_runtime::DEFAULT_MAX_RESULT_BYTES));
     }
     let runtime =
         Runtime::new(options).map_err(|e| format!("cannot start the plugin runtime: {e}"))?;

@@ -210,6 +210,10 @@ fn run_check(args: &CheckArgs, log_level: &str) -> io::Result<u8> {
             include_dependencies: args.include_dependencies,
         },
         grants_file,
+        evidence_limit: system
+            .max_evidence_size_bytes
+            .and_then(|b| usize::try_from(b).ok())
+            .unwrap_or(reglet::engine::evidence_limit::DEFAULT_EVIDENCE_LIMIT),
     };
     compose::size_pool_for(&options.engine);
     // One worker more than controls run at once: when every running control is stuck in a host

@@ -713,3 +713,52 @@ fn the_run_timeout_bounds_a_plugin_that_never_describes_itself() {
         started.elapsed()
     );
 }
+
+/// Evidence over `max_evidence_size_bytes` is judged whole and cut for the report, with a record
+/// of what was cut that the published schema accepts.
+#[test]
+fn evidence_over_the_limit_is_judged_whole_and_cut_in_the_report() {
+    let s = Scratch::new();
+    std::fs::write(s.path("config.yaml"), "max_evidence_size_bytes: 4096\n").unwrap();
+    let big = s.path("big.txt");
+    std::fs::write(&big, format!("{}END", "A".repeat(20_000))).unwrap();
+    let profile = s.write(
+        "p.yaml",
+        &format!(
+            "profile: {{name: t, version: 1.0.0}}\nplugins: [file]\ncontrols:\n  items:\n    - id: big\n      name: big\n      observations:\n        - plugin: file\n          config: {{path: {}, read_content: true}}\n          expect: 'data.content endsWith \"END\"'\n",
+            big.display()
+        ),
+    );
+    let output = s
+        .check(&profile)
+        .args(["--trust-plugins", "--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let report = json(&output.stdout);
+    let observation = &report["controls"][0]["observations"][0];
+    let meta = &observation["evidence_meta"];
+    assert_eq!(meta["truncated"], true, "{observation:#}");
+    assert_eq!(meta["truncated_at_bytes"], 4096);
+    assert!(meta["original_size_bytes"].as_u64().unwrap() > 20_000);
+    let content = observation["data"]["content"].as_str().unwrap();
+    assert!(
+        content.ends_with("[TRUNCATED]") && content.len() < 2100,
+        "{content}"
+    );
+    assert!(serde_json::to_vec(&observation["data"]).unwrap().len() <= 4096);
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report-schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}

@@ -86,6 +86,7 @@ fn observation(
         error: error.map(str::to_owned),
         expectations,
         duration: Duration::from_millis(7),
+        evidence_meta: None,
     }
 }
 

@@ -63,6 +63,9 @@ pub struct CheckOptions {
     pub filters: Filters,
     /// Where saved grants are kept.
     pub grants_file: Option<PathBuf>,
+    /// The most bytes of evidence data an observation keeps in the report (the system config's
+    /// `max_evidence_size_bytes`); more is cut, with a record of what was.
+    pub evidence_limit: usize,
 }
 
 /// The adapters a run uses, built by the composition root from the system config.
@@ -189,7 +192,7 @@ pub async fn check(
         Some(p) => p.clone(),
         None => Arc::new(NoProgress),
     };
-    let outcome = engine::run_observed(
+    let mut outcome = engine::run_observed(
         Arc::clone(&services.executor),
         jobs,
         &options.engine,
@@ -206,6 +209,7 @@ pub async fn check(
             format!("warning: the run ended early: {reason}; the report is partial"),
         )?;
     }
+    engine::evidence_limit::limit_evidence(&mut outcome, options.evidence_limit);
     let doc = report::build(&loaded, &outcome, started, &*services.redactor);
     // Every file is attempted even when one cannot be written: a partial run's reports matter
     // most.

@@ -9,6 +9,7 @@
 //!
 //! The engine knows only the ports and the domain: its tests run on a mocked executor.
 
+pub mod evidence_limit;
 pub mod evidence_view;
 
 use std::collections::{HashMap, VecDeque};
@@ -117,6 +118,8 @@ pub struct ObservationOutcome {
     pub expectations: Vec<ExpectationResult>,
     /// How long the last attempt took.
     pub duration: Duration,
+    /// How the evidence was cut to the report's limit, when it was.
+    pub evidence_meta: Option<evidence_limit::EvidenceMeta>,
 }
 
 /// How one control came out.
@@ -836,6 +839,7 @@ async fn run_observation(
         error: None,
         expectations: Vec::new(),
         duration: Duration::ZERO,
+        evidence_meta: None,
     };
     let transient = match result {
         Err(e) => {

@@ -16,6 +16,7 @@ use reglet_ports::{RedactionError, Redactor};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::engine::evidence_limit::EvidenceMeta;
 use crate::engine::{self, ControlOutcome, ObservationOutcome, RunOutcome, evidence_view};
 use crate::profile::{Control, LoadedProfile, Observation, Severity};
 
@@ -191,6 +192,9 @@ pub struct ObservationReport {
     pub expectations: Vec<ExpectationReport>,
     /// How long the last attempt took.
     pub duration_ms: u64,
+    /// How the evidence was cut to `max_evidence_size_bytes`, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence_meta: Option<EvidenceMeta>,
 }
 
 /// One expectation's outcome.
@@ -362,5 +366,11 @@ fn observation_report(
             })
             .collect(),
         duration_ms: ms(o.duration),
+        evidence_meta: o.evidence_meta.clone().map(|mut meta| {
+            for field in &mut meta.fields {
+                field.key = text(redactor, &field.key);
+            }
+            meta
+        }),
     })
 }
