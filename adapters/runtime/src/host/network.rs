@@ -13,7 +13,7 @@ use std::time::Instant;
 use reglet_domain::{AccessRequest, ErrorDetail, ErrorType, GrantSet};
 use reglet_ports::{DnsResolver, NetError, NetErrorKind};
 
-use super::ssrf::{classify, literal_address};
+use super::ssrf::{Blocked, classify, literal_address};
 
 /// A destination that passed every check: the name as given, and the addresses to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,19 +106,18 @@ pub(crate) async fn vet(
     let mut addrs = Vec::new();
     for ip in ips {
         // A non-public address is reached when a grant names exactly it (the user wrote that
-        // address; a network such as 0.0.0.0/0 does not count, nor does 0.0.0.0, which Linux
-        // takes for this host) or when private networks are allowed; a metadata endpoint needs
+        // address; a network such as 0.0.0.0/0 does not count, nor does "this network", which
+        // stands for this host) or when private networks are allowed; a metadata endpoint needs
         // the switch and a grant naming it.
-        let allowed = |metadata: bool| {
-            if metadata {
+        let allowed = |blocked: &Blocked| {
+            if blocked.metadata {
                 private_allowed && grants.names_address(ip, port)
             } else {
-                private_allowed
-                    || (!is_this_host_wildcard(ip) && grants.names_exact_address(ip, port))
+                private_allowed || (!blocked.this_host && grants.names_exact_address(ip, port))
             }
         };
         match classify(ip) {
-            Some(blocked) if !allowed(blocked.metadata) => {
+            Some(blocked) if !allowed(&blocked) => {
                 refused.get_or_insert((ip, blocked));
             }
             _ => addrs.push(SocketAddr::new(ip, port)),
@@ -155,14 +154,6 @@ pub(crate) async fn vet(
 
 /// How an address is written in a grant string that names it. Only the IPv4-mapped form is folded
 /// (it is the same socket destination); a NAT64, 6to4 or other spelling is its own address.
-/// `0.0.0.0/8` and `::`: "this network", which a connection takes for the local host.
-fn is_this_host_wildcard(ip: IpAddr) -> bool {
-    match reglet_domain::grants::canonical_ip(ip) {
-        IpAddr::V4(v4) => v4.octets()[0] == 0,
-        IpAddr::V6(v6) => v6.is_unspecified(),
-    }
-}
-
 fn host_for_grant(ip: IpAddr) -> String {
     match reglet_domain::grants::canonical_ip(ip) {
         IpAddr::V6(v6) => format!("[{v6}]"),

@@ -42,6 +42,9 @@ pub(crate) struct Blocked {
     /// A cloud instance-metadata endpoint: besides the private grant, reaching it takes a grant
     /// naming the address dialled.
     pub(crate) metadata: bool,
+    /// "This network" (`0.0.0.0/8`, `::`), which a connection takes for the local host whatever
+    /// it is called: a grant naming such an address does not make it a destination.
+    pub(crate) this_host: bool,
     range: &'static str,
     carried: Option<Carried>,
 }
@@ -231,6 +234,7 @@ fn is_metadata_v6(ip: Ipv6Addr) -> bool {
 fn classify_v4(ip: Ipv4Addr) -> Option<Blocked> {
     blocked_v4(ip).map(|range| Blocked {
         metadata: is_metadata_v4(ip),
+        this_host: ip.octets()[0] == 0,
         range,
         carried: None,
     })
@@ -239,6 +243,7 @@ fn classify_v4(ip: Ipv4Addr) -> Option<Blocked> {
 fn classify_v6(ip: Ipv6Addr) -> Option<Blocked> {
     blocked_v6(ip).map(|range| Blocked {
         metadata: is_metadata_v6(ip),
+        this_host: ip.is_unspecified(),
         range,
         carried: None,
     })
