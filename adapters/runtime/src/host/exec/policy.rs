@@ -10,7 +10,8 @@
 //! 3. A glob over programs reaches only programs on the allowlist of programs that run no other
 //!    program ([`runs_no_other_program`]), judged by the name the plugin used, the resolved path's
 //!    name and the name of the file it links to. Any other program needs a grant that names it
-//!    and allows these arguments.
+//!    and allows these arguments. A program reached by a glob or by a bare name must be one that
+//!    only root could have put there.
 //! 4. A working directory must be absolute and readable under an `fs:read` grant.
 //! 5. The environment is an allowlist. `PATH` is [`SEARCH_PATH`]; `LANG`, `LC_*` and `TZ` pass
 //!    with plain values; any other variable needs an `exec:env:` grant, and a variable that makes
@@ -84,36 +85,34 @@ pub(crate) fn vet(grants: &GrantSet, ask: &Ask<'_>) -> Result<Vetted, Rejection>
             ),
         )))
     })?;
-    if !command.starts_with('/') {
-        // A bare name means whatever the search path holds under it, whatever the grant: only a
-        // program that root alone could have put there may answer to it.
-        let resolved = std::fs::canonicalize(&program)
-            .ok()
-            .and_then(|p| p.to_str().map(str::to_owned));
-        if let Err(why) = root_controlled(&program, resolved.as_deref()) {
-            return Err(refused(format!(
-                "permission denied: {command} is found as {program}, but {why}, so someone other than root could have put it there; name the program by its absolute path"
-            )));
-        }
-    }
     let allows = |c: &str| grants.allows(&AccessRequest::Exec { command: c, args });
     if !(allows(command) || allows(&program)) {
         return Err(not_granted(grants, command, &program, args));
     }
-    if !(grants.names_command(command, args) || grants.names_command(&program, args)) {
+    let named = grants.names_command(command, args) || grants.names_command(&program, args);
+    // A bare name means whatever the search path holds under it, so like a program reached by a
+    // wildcard it must be one that root alone could have put there, even when a grant names it.
+    let bare = !command.starts_with('/');
+    if bare || !named {
         // The file the program is, links resolved; both checks below judge this one resolution.
         let resolved = std::fs::canonicalize(&program)
             .ok()
             .and_then(|p| p.to_str().map(str::to_owned));
-        if let Some(why) = beyond_a_glob(command, &program, resolved.as_deref()) {
+        if !named && let Some(why) = beyond_a_glob(command, &program, resolved.as_deref()) {
             return Err(refused(format!(
                 "permission denied: {why}, so it needs a grant that names it and allows these arguments (exec:{program}:ARGUMENTS); a wildcard is not enough"
             )));
         }
         if let Err(why) = root_controlled(&program, resolved.as_deref()) {
-            return Err(refused(format!(
-                "permission denied: {program} is reached only by a wildcard and {why}, so someone other than root could put another program under its name; grant it by name (exec:{program})"
-            )));
+            return Err(refused(if named {
+                format!(
+                    "permission denied: {command} is found as {program}, but {why}, so someone other than root could have put it there; name the program by its absolute path"
+                )
+            } else {
+                format!(
+                    "permission denied: {program} is reached only by a wildcard and {why}, so someone other than root could put another program under its name; grant it by name (exec:{program})"
+                )
+            }));
         }
     }
     let dir = match ask.dir {
