@@ -762,3 +762,46 @@ fn evidence_over_the_limit_is_judged_whole_and_cut_in_the_report() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+/// Secrets whose grant form no literal match finds (an escaped argument, a path the grant folds)
+/// are never printed in the lines to add, nor in the `--trust-plugins` log.
+#[test]
+fn a_secret_in_a_grant_is_not_shown_in_any_form() {
+    let s = Scratch::new();
+    s.write(
+        "config.yaml",
+        "sensitive_data:\n  secrets:\n    local:\n      quoted: \"it's-Kq7sEcRet\\\"q\"\n      slashed: \"Zx9k//Qm7pL2vR8sT4wY\"\n",
+    );
+    let profile = s.write(
+        "p.yaml",
+        "profile: {name: t, version: 1.0.0}\nplugins: [command, file]\ncontrols:\n  items:\n    - id: echo\n      name: echo\n      observations:\n        - plugin: command\n          config: {command: /bin/echo, args: ['{{ secret \"quoted\" }}']}\n    - id: path\n      name: path\n      observations:\n        - plugin: file\n          config: {path: '/nowhere/{{ secret \"slashed\" }}/f'}\n",
+    );
+    for trust in [false, true] {
+        let mut cmd = s.check(&profile);
+        if trust {
+            cmd.arg("--trust-plugins");
+        }
+        let output = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        for fragment in ["Kq7sEcRet", "Qm7pL2vR8sT4wY", "Zx9k"] {
+            assert!(
+                !stderr.contains(fragment) && !stdout.contains(fragment),
+                "trust={trust}: {stderr}\n{stdout}"
+            );
+        }
+        if !trust {
+            assert_eq!(output.status.code(), Some(2), "{stderr}");
+            assert!(
+                stderr.contains("Plugin command needs grants that hold a secret"),
+                "{stderr}"
+            );
+            assert!(
+                stderr.contains("Plugin file needs grants that hold a secret"),
+                "{stderr}"
+            );
+        } else {
+            assert!(stderr.contains("[a grant holding a secret]"), "{stderr}");
+        }
+    }
+}

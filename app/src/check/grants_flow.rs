@@ -125,14 +125,6 @@ pub(super) async fn settle(
             (&n.plugin, given, missing, &n.from_secrets)
         })
         .collect();
-    // Grants as they may be shown: secrets redacted, control characters escaped.
-    let shown = |set: &GrantSet, from_secrets: &GrantSet| -> Vec<String> {
-        let secret = from_secrets.to_strings();
-        set.to_strings()
-            .iter()
-            .map(|g| displayed(g, redact, secret.contains(g)).0)
-            .collect()
-    };
     let mut missing_lines = Vec::new();
     let mut unsaveable = Vec::new();
     let mut save = false;
@@ -143,13 +135,15 @@ pub(super) async fn settle(
         let risk = missing.risk().level;
         let broad = risk >= RiskLevel::High;
         let raw = missing.to_strings();
+        // As they may be shown: secrets redacted, control characters escaped.
         let secret = from_secrets.to_strings();
-        let holds_secret = raw
+        let (shown, secret_held): (Vec<String>, Vec<bool>) = raw
             .iter()
-            .any(|g| displayed(g, redact, secret.contains(g)).1);
-        let shown = |set: &GrantSet| shown(set, from_secrets);
+            .map(|g| displayed(g, redact, secret.contains(g)))
+            .unzip();
+        let holds_secret = secret_held.contains(&true);
         if choice.trust_plugins {
-            tracing::warn!(plugin = %plugin.name, grants = %shown(missing).join(", "), "granted because of --trust-plugins");
+            tracing::warn!(plugin = %plugin.name, grants = %shown.join(", "), "granted because of --trust-plugins");
             continue;
         }
         if !choice.interactive {
@@ -170,14 +164,14 @@ pub(super) async fn settle(
                 say(format!(
                     "error: plugin {} asks for broad grants ({}; risk {risk}) and the security level is strict",
                     plugin.name,
-                    shown(missing).join(", ")
+                    shown.join(", ")
                 ))?;
                 return Ok(false);
             }
             (SecurityLevel::Permissive, _) => continue,
             _ => {}
         }
-        match prompter.ask(plugin.name.as_str(), &shown(missing), risk)? {
+        match prompter.ask(plugin.name.as_str(), &shown, risk)? {
             Answer::Once => {}
             Answer::Always if holds_secret => {
                 say(format!(
@@ -247,32 +241,19 @@ pub(super) async fn settle(
 }
 
 /// A grant as it may be shown, and whether it holds a secret. `from_secret` says the grant
-/// exists only because of a secret's value (see [`PluginNeeds::from_secrets`]); one that the
-/// redactor cannot find the secret in (a normalised path, part of a URL) is shown as a
-/// placeholder. An argument may be written with backslash escapes (`it\'s`), which would hide a
-/// secret from a literal match, so the unescaped text is checked too.
+/// exists only because of a secret's value (see [`PluginNeeds::from_secrets`]): it is shown
+/// redacted when the redactor finds the secret in it, else as a placeholder, since the secret
+/// may stand in it in a form no literal match finds (escaped, normalised, cut).
 fn displayed(grant: &str, redact: &dyn Fn(&str) -> String, from_secret: bool) -> (String, bool) {
-    let direct = redact(grant);
-    if direct != grant {
-        return (printable(&direct), true);
-    }
-    let mut plain = String::with_capacity(grant.len());
-    let mut chars = grant.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => plain.extend(chars.next()),
-            c => plain.push(c),
+    let redacted = redact(grant);
+    match (redacted != grant, from_secret) {
+        (true, _) => (printable(&redacted), true),
+        (false, true) => {
+            let kind = grant.split(':').next().unwrap_or("grant");
+            (format!("{kind}:[a grant holding a secret]"), true)
         }
+        (false, false) => (printable(grant), false),
     }
-    let redacted = redact(&plain);
-    if redacted != plain {
-        return (printable(&redacted), true);
-    }
-    if from_secret {
-        let kind = grant.split(':').next().unwrap_or("grant");
-        return (format!("{kind}:[a grant holding a secret]"), true);
-    }
-    (printable(grant), false)
 }
 
 /// The switch that lets a plugin reach private, loopback and link-local addresses.
